@@ -1,0 +1,1 @@
+"""Modality registry, slice datasets, dataset preparation and the subject simulator."""
