@@ -1,6 +1,6 @@
 """Tissue relaxation properties and the MR signal equations the simulator uses.
 
-Values are literature means; the simulator jitters them per subject (about 8 %) so a
+Values are literature means; the simulator jitters them per subject (about 5 %) so a
 model never sees one fixed contrast. Times are in milliseconds, proton density is
 relative to CSF.
 
@@ -48,12 +48,13 @@ GD_RELAXIVITY = {1.5: 4.5, 3.0: 3.9}  # r1 in 1/(mM s)
 
 @dataclass(frozen=True)
 class Sequence:
-    """One acquisition: ``kind`` is 'SE' (spin echo) or 'IR' (inversion recovery)."""
+    """One acquisition: 'SE' spin echo, 'IR' inversion recovery or 'GRE' spoiled gradient echo."""
 
     kind: str
     repetition_time: float  # ms
     echo_time: float  # ms
     inversion_time: float | None = None  # ms
+    flip_angle: float | None = None  # degrees, GRE only
 
     def sidecar(self, field_strength: float) -> dict[str, float]:
         """BIDS fields, in BIDS units (seconds, tesla)."""
@@ -64,11 +65,16 @@ class Sequence:
         }
         if self.inversion_time is not None:
             out["InversionTime"] = round(self.inversion_time / 1000.0, 4)
+        if self.flip_angle is not None:
+            out["FlipAngle"] = round(self.flip_angle, 1)
         return out
 
 
 def signal(seq: Sequence, pd: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
-    """Magnitude signal of the spin-echo or inversion-recovery equation."""
+    """Magnitude signal of the spin-echo, inversion-recovery or spoiled gradient-echo equation.
+
+    GRE uses T2 in place of T2* (the short echo times make the difference small).
+    """
     e2 = np.exp(-seq.echo_time / t2)
     e1_tr = np.exp(-seq.repetition_time / t1)
     if seq.kind == "SE":
@@ -76,6 +82,10 @@ def signal(seq: Sequence, pd: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> np.
     if seq.kind == "IR":
         assert seq.inversion_time is not None
         return pd * np.abs(1.0 - 2.0 * np.exp(-seq.inversion_time / t1) + e1_tr) * e2
+    if seq.kind == "GRE":
+        assert seq.flip_angle is not None
+        alpha = np.deg2rad(seq.flip_angle)
+        return pd * np.sin(alpha) * (1.0 - e1_tr) / (1.0 - np.cos(alpha) * e1_tr) * e2
     raise ValueError(f"unknown sequence kind {seq.kind!r}")
 
 
@@ -87,9 +97,11 @@ def nulling_time(t1: float, repetition_time: float) -> float:
 def random_sequences(rng: np.random.Generator, field: float, csf_t1: float) -> dict[str, Sequence]:
     """Clinical-range parameters per contrast; T1Gd reuses the subject's T1w sequence."""
     if rng.random() < 0.6:  # 3D inversion-prepared gradient echo (MPRAGE-like)
-        t1w = Sequence("IR", rng.uniform(1800, 2500), rng.uniform(2.0, 4.5), rng.uniform(800, 1100))
-    else:  # 2D spin echo
-        t1w = Sequence("SE", rng.uniform(400, 650), rng.uniform(8, 18))
+        # TI between the GM and the CSF null points, which move with T1 (field strength).
+        ti = rng.uniform(850, 1000) if field < 2 else rng.uniform(1050, 1250)
+        t1w = Sequence("IR", rng.uniform(2000, 2500), rng.uniform(2.0, 4.5), ti)
+    else:  # 3D spoiled gradient echo (FLASH / SPGR)
+        t1w = Sequence("GRE", rng.uniform(15, 25), rng.uniform(3.0, 6.0), flip_angle=rng.uniform(25, 35))
     flair_tr = rng.uniform(8000, 11000)
     flair_ti = nulling_time(csf_t1, flair_tr) * rng.uniform(0.97, 1.03)
     return {

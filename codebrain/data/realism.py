@@ -42,7 +42,7 @@ def template_correlations(
     sigma = smoothing_fwhm_mm / 2.355
     out = {}
     for modality in modalities:
-        real = nib.load(str(Path(spm_dir) / f"canonical_avg152{SPM_NAMES[modality]}.nii"))
+        real = nib.load(str(next(Path(spm_dir).glob(f"canonical_avg152{SPM_NAMES[modality]}.nii*"))))
         vox = np.linalg.inv(sim.affine) @ real.affine
         resample = lambda a: ndimage.affine_transform(  # noqa: E731
             a, vox[:3, :3], vox[:3, 3], output_shape=real.shape, order=1)

@@ -48,7 +48,7 @@ class SimulationOptions:
     bias: bool = True
     snr_range: tuple[float, float] | None = (15.0, 60.0)
     field_strengths: tuple[float, ...] = (1.5, 3.0)
-    jitter: float = 0.08
+    jitter: float = 0.05
     resolution: int = 1  # mm
 
 

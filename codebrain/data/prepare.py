@@ -1,0 +1,122 @@
+"""``codebrain-prepare``: turn the public IXI and BraTS 2023 layouts into a training folder.
+
+    codebrain-prepare brats --input BraTS2023/ --output DIR [--val 0.1 --test 0.2 --seed 0]
+    codebrain-prepare ixi --input IXI/ --output DIR
+
+BraTS cases are already co-registered and skull-stripped: files are renamed into
+``DIR/<case>/<Modality>.nii.gz``. IXI's T1 is acquired on another grid than its T2 and
+PD (which share the dual-echo grid): the T1 is registered rigidly to the T2 with ANTs
+and resampled onto it (needs ``pip install antspyx``). Both write ``DIR/splits.json``,
+split by subject with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.data.modalities import BRATS_SUFFIXES, IXI_SUFFIXES
+
+BRATS_FILE = re.compile(r"^(?:(?P<case>.+?)[-_])?(?P<suffix>t1n|t1c|t2w|t2f|t1ce|t1|t2|flair)\.nii(\.gz)?$", re.I)
+IXI_FILE = re.compile(r"^(?P<case>IXI\d+-[A-Za-z]+-\d+)-(?P<suffix>T1|T2|PD)\.nii(\.gz)?$")
+
+
+def find_cases(root: Path, pattern: re.Pattern, table: dict[str, str]) -> dict[str, dict[str, Path]]:
+    cases: dict[str, dict[str, Path]] = {}
+    for path in sorted(root.rglob("*.nii*")):
+        m = pattern.match(path.name)
+        if m:
+            suffix = m["suffix"] if pattern is IXI_FILE else m["suffix"].lower()
+            case = m["case"] or path.parent.name  # BraTS-GLI-x/BraTS-GLI-x-t1n or TCGA-x/t1n
+            cases.setdefault(case, {})[table[suffix]] = path
+    return cases
+
+
+def make_splits(subjects: list[str], val: float, test: float, seed: int) -> dict[str, list[str]]:
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise UserError("--val and --test are fractions whose sum is below 1", EXIT_USAGE)
+    order = list(np.random.default_rng(seed).permutation(sorted(subjects)))
+    n_test, n_val = round(test * len(order)), round(val * len(order))
+    return {"train": sorted(order[n_test + n_val:]), "val": sorted(order[n_test:n_test + n_val]),
+            "test": sorted(order[:n_test])}
+
+
+def _copy_nifti(src: Path, dst: Path) -> None:
+    import nibabel as nib
+
+    if src.name.endswith(".nii.gz"):
+        shutil.copyfile(src, dst)
+    else:
+        nib.save(nib.load(str(src)), str(dst))
+
+
+def prepare_brats(cases: dict[str, dict[str, Path]], output: Path) -> None:
+    for case, files in tqdm(cases.items(), desc="BraTS cases", unit="case", disable=None):
+        (output / case).mkdir(parents=True, exist_ok=True)
+        for modality, src in files.items():
+            _copy_nifti(src, output / case / f"{modality}.nii.gz")
+
+
+def prepare_ixi(cases: dict[str, dict[str, Path]], output: Path) -> None:
+    try:
+        import ants
+    except ImportError:
+        raise UserError("IXI preparation registers T1 to T2 with ANTs: pip install antspyx", EXIT_USAGE) from None
+    for case, files in tqdm(cases.items(), desc="IXI subjects", unit="subject", disable=None):
+        if "T2w" not in files:
+            tqdm.write(f"codebrain-prepare: {case} has no T2; skipped")
+            continue
+        (output / case).mkdir(parents=True, exist_ok=True)
+        fixed = ants.image_read(str(files["T2w"]))
+        for modality, src in files.items():
+            dst = output / case / f"{modality}.nii.gz"
+            if modality == "T1w":
+                moving = ants.image_read(str(src))
+                reg = ants.registration(fixed=fixed, moving=moving, type_of_transform="Rigid")
+                ants.image_write(ants.apply_transforms(fixed, moving, reg["fwdtransforms"], interpolator="bSpline"),
+                                 str(dst))
+            else:
+                _copy_nifti(src, dst)
+
+
+def _main(args: argparse.Namespace) -> int:
+    if not args.input.is_dir():
+        raise UserError(f"--input {args.input} is not a folder", EXIT_NOINPUT)
+    pattern, table = (BRATS_FILE, BRATS_SUFFIXES) if args.layout == "brats" else (IXI_FILE, IXI_SUFFIXES)
+    cases = find_cases(args.input, pattern, table)
+    if not cases:
+        raise UserError(f"no {args.layout.upper()} files found under {args.input}", EXIT_NOINPUT)
+    args.output.mkdir(parents=True, exist_ok=True)
+    (prepare_brats if args.layout == "brats" else prepare_ixi)(cases, args.output)
+    done = sorted(p.name for p in args.output.iterdir() if p.is_dir())
+    splits = make_splits(done, args.val, args.test, args.seed)
+    (args.output / "splits.json").write_text(json.dumps(splits, indent=2) + "\n")
+    print(f"{len(done)} subjects: {len(splits['train'])} train, {len(splits['val'])} val, {len(splits['test'])} test")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("codebrain-prepare", __doc__.split("\n\n")[0])
+    parser.add_argument("layout", choices=("brats", "ixi"))
+    parser.add_argument("--input", required=True, type=Path, help="folder holding the downloaded data")
+    parser.add_argument("--output", required=True, type=Path, help="training folder to write")
+    parser.add_argument("--val", type=float, default=0.1, help="validation fraction (default 0.1)")
+    parser.add_argument("--test", type=float, default=0.2, help="test fraction (default 0.2)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

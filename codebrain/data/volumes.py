@@ -1,0 +1,107 @@
+"""Reading subject folders and the one normalisation rule every stage shares.
+
+Normalisation (training, evaluation and inference alike): reorient to RAS; the brain
+mask is every voxel where any given modality is non-zero (inputs are skull-stripped);
+each volume is divided by its 99.5th percentile inside the mask, clipped to [0, 1], and
+set to 0 outside the mask. Percentiles ignore the bright tails that vary between
+scanners, and the zero background is what the model learns as "not brain".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from codebrain.cli import EXIT_NOINPUT, UserError
+
+PERCENTILE = 99.5
+NORMALISATION = {
+    "rule": "divide by the 99.5th percentile inside the brain mask, clip to [0, 1], 0 outside",
+    "percentile": PERCENTILE,
+    "orientation": "RAS",
+    "mask": "union of non-zero voxels of the given modalities",
+}
+
+
+def normalise(volume: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    inside = volume[mask]
+    scale = float(np.percentile(inside, PERCENTILE)) if inside.size else 0.0
+    if scale <= 0:
+        return np.zeros(volume.shape, np.float32)
+    return (np.clip(volume / scale, 0.0, 1.0) * mask).astype(np.float32)
+
+
+def brain_mask(volumes: list[np.ndarray]) -> np.ndarray:
+    return np.any([v != 0 for v in volumes], axis=0)
+
+
+@dataclass
+class SubjectVolumes:
+    """All available modalities of one subject, on one RAS grid, normalised."""
+
+    name: str
+    data: dict[str, np.ndarray]
+    mask: np.ndarray
+    affine: np.ndarray
+
+
+def _load(path: Path, subject: str) -> nib.Nifti1Image:
+    try:
+        img = nib.as_closest_canonical(nib.load(str(path)))
+        img.get_fdata(dtype=np.float32)  # decompress now, so a truncated file fails here
+    except Exception as err:  # nibabel raises many types for a corrupt file
+        raise UserError(f"subject {subject}: cannot read {path.name}: {err}") from None
+    return img
+
+
+def load_subject(folder: Path, modalities: tuple[str, ...]) -> SubjectVolumes:
+    """Load ``folder/<Modality>.nii.gz`` for the modalities that exist; check they share a grid."""
+    images = {}
+    for modality in modalities:
+        path = folder / f"{modality}.nii.gz"
+        if path.exists():
+            images[modality] = _load(path, folder.name)
+    if not images:
+        raise UserError(f"subject {folder.name}: none of {', '.join(modalities)} found")
+    first_name, first = next(iter(images.items()))
+    for name, img in images.items():
+        if img.shape[:3] != first.shape[:3] or not np.allclose(img.affine, first.affine, atol=1e-2):
+            raise UserError(f"subject {folder.name}: {name} is not on the grid of {first_name}; "
+                            "co-register and resample first")
+        if img.ndim != 3:
+            raise UserError(f"subject {folder.name}: {name} is not a 3D image (shape {img.shape})")
+    arrays = {m: np.nan_to_num(img.get_fdata(dtype=np.float32)) for m, img in images.items()}
+    mask = brain_mask(list(arrays.values()))
+    data = {m: normalise(a, mask) for m, a in arrays.items()}
+    return SubjectVolumes(folder.name, data, mask, first.affine)
+
+
+def list_subjects(root: Path) -> list[str]:
+    if not root.is_dir():
+        raise UserError(f"data folder {root} does not exist", EXIT_NOINPUT)
+    subjects = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not subjects:
+        raise UserError(f"data folder {root} holds no subject folders")
+    return subjects
+
+
+def split_subjects(root: Path, split: str) -> list[str]:
+    """Subjects of ``split`` from ``root/splits.json``; without the file every subject is in every split."""
+    subjects = list_subjects(root)
+    path = root / "splits.json"
+    if not path.exists():
+        return subjects
+    try:
+        splits = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}: not valid JSON ({err})") from None
+    if split not in splits:
+        raise UserError(f"{path} has no {split!r} split (has: {', '.join(splits)})")
+    unknown = sorted(set(splits[split]) - set(subjects))
+    if unknown:
+        raise UserError(f"{path}: subject {unknown[0]!r} of split {split!r} has no folder")
+    return list(splits[split])

@@ -1,0 +1,24 @@
+"""Per-slice image quality with MONAI's metrics, on the model's [0, 1] scale (data range 1)."""
+
+from __future__ import annotations
+
+import torch
+from monai.metrics import PSNRMetric, SSIMMetric
+
+_psnr = PSNRMetric(max_val=1.0, reduction="none")
+_ssim = SSIMMetric(spatial_dims=2, data_range=1.0, reduction="none")
+
+
+def slice_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """PSNR (dB), SSIM (%) and MAE (x1000) of (N, 1, H, W) slices, one value per slice.
+
+    The prediction is clamped to [0, 1] first, as in the paper's protocol.
+    """
+    pred = pred.float().clamp(0, 1)
+    target = target.float()
+    psnr = _psnr(pred, target).view(-1)
+    return {
+        "psnr": torch.clamp(psnr, max=100.0),  # a perfect slice would be +inf
+        "ssim": 100.0 * _ssim(pred, target).view(-1),
+        "mae": 1000.0 * (pred - target).abs().mean(dim=(1, 2, 3)),
+    }

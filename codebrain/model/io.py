@@ -1,0 +1,102 @@
+"""Model directories: ``model.safetensors`` plus ``model.json``, verified by sha256.
+
+Weights are never unpickled. ``model.json`` carries everything needed to rebuild and
+trust the network: architecture, modality list, normalisation, training provenance,
+metrics and the checksum of the weights file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from codebrain import __version__
+from codebrain.cli import EXIT_NOINPUT, UserError
+from codebrain.data.volumes import NORMALISATION
+from codebrain.model.config import ModelConfig
+from codebrain.model.networks import CodeBrain
+
+FORMAT = "codebrain-model/1"
+WEIGHTS_DIR = resources.files("codebrain") / "weights"
+BUNDLED = ("brats", "ixi")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model_dir(
+    path: Path, state: dict[str, torch.Tensor], config: ModelConfig, stage: int, info: dict[str, Any]
+) -> None:
+    """Write both files under temporary names, then rename them into place.
+
+    The folder may hold other things (a training run's logs and checkpoints), so the
+    files are swapped one by one, weights first: a reader never finds a model.json
+    that points to weights that are not there yet.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    weights_tmp = path / f".part-{os.getpid()}-model.safetensors"
+    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(weights_tmp))
+    meta = {
+        "format": FORMAT,
+        "codebrain_version": __version__,
+        "stage": stage,
+        "modalities": list(config.modalities),
+        "architecture": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()},
+        "normalisation": NORMALISATION,
+        **info,
+        "sha256": sha256(weights_tmp),
+    }
+    json_tmp = path / f".part-{os.getpid()}-model.json"
+    json_tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    weights_tmp.replace(path / "model.safetensors")
+    json_tmp.replace(path / "model.json")
+
+
+def resolve_model_dir(spec: str | Path) -> Path:
+    """A model directory, or the name of a bundled model."""
+    if str(spec) in BUNDLED:
+        return Path(str(WEIGHTS_DIR / str(spec)))
+    path = Path(spec)
+    if not (path / "model.json").is_file():
+        raise UserError(f"{spec} is neither a model directory (no model.json) nor a bundled model "
+                        f"({', '.join(BUNDLED)})", EXIT_NOINPUT)
+    return path
+
+
+def read_model_info(spec: str | Path) -> dict[str, Any]:
+    return json.loads((resolve_model_dir(spec) / "model.json").read_text())
+
+
+def load_model_dir(spec: str | Path, stage: int = 2, device: str | torch.device = "cpu") -> tuple[CodeBrain, dict]:
+    """Rebuild the network and load verified weights; ``stage=1`` accepts a Stage I run."""
+    path = resolve_model_dir(spec)
+    info = json.loads((path / "model.json").read_text())
+    if info.get("format") != FORMAT:
+        raise UserError(f"{path}: unknown model format {info.get('format')!r}")
+    if info["stage"] < stage:
+        raise UserError(f"{path} is a Stage {info['stage']} model; Stage {stage} is needed "
+                        "(train the grader with codebrain-train stage2)")
+    weights = path / "model.safetensors"
+    if sha256(weights) != info["sha256"]:
+        raise UserError(f"{weights}: sha256 does not match model.json; the weights are corrupt or were changed")
+    arch = dict(info["architecture"])
+    model = CodeBrain(ModelConfig(**arch))
+    state = load_file(str(weights))
+    if stage == 1:
+        model.stage1.load_state_dict({k[len("stage1."):]: v for k, v in state.items() if k.startswith("stage1.")})
+    else:
+        model.load_state_dict(state)
+    return model.to(device).eval(), info
