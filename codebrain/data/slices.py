@@ -117,6 +117,13 @@ def _augmentations(crop: int):
     return Compose(spatial), intensity
 
 
+def _plain(x) -> torch.Tensor:
+    """MONAI transforms return MetaTensors; training state must hold plain tensors."""
+    from monai.data import MetaTensor
+
+    return (x.as_tensor() if isinstance(x, MetaTensor) else torch.as_tensor(x)).float()
+
+
 class SliceDataset(Dataset):
     """Items are (full stack, input view, present): the input view is intensity-augmented.
 
@@ -140,13 +147,13 @@ class SliceDataset(Dataset):
         if self._spatial is not None:
             self._spatial.set_random_state(seed=seed)
             if self.augment:
-                full = torch.as_tensor(self._spatial(full)).float()
+                full = _plain(self._spatial(full))
             else:  # crop only
-                full = torch.as_tensor(self._spatial.transforms[-1](full)).float()
+                full = _plain(self._spatial.transforms[-1](full))
             view = full
             if self.augment:
                 self._intensity.set_random_state(seed=seed + 1)
-                view = torch.stack([torch.as_tensor(self._intensity(c[None])).float()[0] for c in full])
+                view = torch.stack([_plain(self._intensity(c[None]))[0] for c in full])
                 view = view.clamp(0, 1) * (full > 0)
         return full.clamp(0, 1), view, torch.from_numpy(self.cache.present[index].copy())
 

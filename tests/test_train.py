@@ -1,0 +1,140 @@
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import nibabel as nib
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+from conftest import BIN, TINY_MODALITIES, run_cli
+
+
+def read_log(run):
+    with open(run / "log.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_stage1_lowers_its_loss_and_writes_a_model(stage1_run):
+    rows = read_log(stage1_run)
+    first, last = float(rows[0]["loss"]), float(rows[-1]["loss"])
+    assert last < first - 20, (first, last)  # the loss is -weighted PSNR: tens of dB
+    info = json.loads((stage1_run / "model.json").read_text())
+    assert info["stage"] == 1 and info["modalities"] == TINY_MODALITIES.split(",")
+    assert info["metrics"]["val_psnr_missing"] > 12
+    assert float(rows[-1]["code_perplexity"]) >= 1 and "codes_used_pct" in rows[-1]
+    assert (stage1_run / "tb").is_dir() and (stage1_run / "model.safetensors").is_file()
+
+
+def test_resume_reproduces_an_uninterrupted_run(stage1_run, tmp_path, cache_dir, sim_data):
+    """Cut the finished run back to its middle checkpoint, resume, and compare the final weights."""
+    run = tmp_path / "resumed"
+    shutil.copytree(stage1_run, run)
+    checkpoints = sorted((run / "checkpoints").glob("step-*"))
+    assert [c.name for c in checkpoints] == ["step-0000040", "step-0000060"]
+    shutil.rmtree(checkpoints[-1])
+    run_cli("codebrain-train", "stage1", "--config", "tiny", "--data", sim_data, "--output", run,
+            "--device", "cpu", "--max-steps", "60", "--cache-dir", cache_dir, "--resume")
+    a = load_file(str(stage1_run / "checkpoints" / "step-0000060" / "model.safetensors"))
+    b = load_file(str(run / "checkpoints" / "step-0000060" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] == b[key]).all(), key
+
+
+def test_stage2_learns_the_code(stage2_run):
+    rows = read_log(stage2_run)
+    chance = 1.0 / 5  # the smallest FSQ channel of the tiny preset has 5 levels
+    assert float(rows[-1]["code_accuracy"]) > chance
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    info = json.loads((stage2_run / "model.json").read_text())
+    assert info["stage"] == 2 and info["stage1_training"]["step"] > 0
+    weights = load_file(str(stage2_run / "model.safetensors"))
+    assert any(k.startswith("grader.") for k in weights) and any(k.startswith("stage1.") for k in weights)
+
+
+def test_eval_writes_the_table(stage2_run, sim_data, tmp_path, cache_dir):
+    out = tmp_path / "eval.json"
+    proc = run_cli("codebrain-eval", "--model", stage2_run, "--data", sim_data, "--output", out,
+                   "--cache-dir", cache_dir)
+    report = json.loads(out.read_text())
+    assert report["subjects"] == ["sim0003"]
+    assert len(report["entries"]) == 9  # 3 patterns with 1 missing + 3 with 2 missing (x2 targets)
+    assert set(report["by_number_of_inputs"]) == {"1", "2"}
+    overall = report["overall"]
+    assert 5 < overall["psnr"] < 60 and 0 < overall["ssim"] <= 100 and overall["mae"] > 0
+    assert "T2w+FLAIR" in proc.stdout and "overall" in proc.stdout
+
+
+def test_torchrun_two_processes_on_cpu(sim_data, tmp_path, cache_dir):
+    out = tmp_path / "ddp"
+    proc = subprocess.run(
+        [str(BIN / "torchrun"), "--nproc_per_node", "2", "--master_port", "29517", "-m", "codebrain.train",
+         "stage1", "--config", "tiny", "--data", str(sim_data), "--output", str(out), "--device", "cpu",
+         "--max-steps", "6", "--batch-size", "2", "--cache-dir", str(cache_dir)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads((out / "model.json").read_text())
+    assert info["training"]["world_size"] == 2 and info["training"]["step"] == 6
+
+
+@pytest.mark.parametrize("case", ["missing-data", "unknown-preset", "corrupt-nifti", "stage2-without-stage1"])
+def test_cli_errors_are_one_line(case, sim_data, tmp_path, cache_dir):
+    data, config, extra = sim_data, "tiny", []
+    if case == "missing-data":
+        data = tmp_path / "nothing-here"
+    elif case == "unknown-preset":
+        config = "huge"
+    elif case == "corrupt-nifti":
+        data = tmp_path / "data"
+        shutil.copytree(sim_data / "sim0001", data / "sim0001")
+        raw = (data / "sim0001" / "T2w.nii.gz").read_bytes()
+        (data / "sim0001" / "T2w.nii.gz").write_bytes(raw[: len(raw) // 3])
+    stage = "stage1"
+    if case == "stage2-without-stage1":
+        stage = "stage2"
+    proc = run_cli("codebrain-train", stage, "--config", config, "--data", data, "--output", tmp_path / "run",
+                   "--device", "cpu", "--cache-dir", tmp_path / "c", *extra, check=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("codebrain-train: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    if case == "corrupt-nifti":
+        assert "sim0001" in lines[0] and "T2w" in lines[0]
+
+
+def test_brats_preparation(tmp_path, sim_data):
+    """BraTS 2023 names (case folder, ``<case>-t1n.nii.gz``) become the training layout."""
+    src = tmp_path / "BraTS2023"
+    for i in range(5):
+        case = f"BraTS-GLI-{i:05d}-000"
+        (src / case).mkdir(parents=True)
+        for suffix, mod in (("t1n", "T1w"), ("t2w", "T2w"), ("t2f", "FLAIR")):
+            shutil.copyfile(sim_data / "sim0001" / f"{mod}.nii.gz", src / case / f"{case}-{suffix}.nii.gz")
+    out = tmp_path / "prepared"
+    run_cli("codebrain-prepare", "brats", "--input", src, "--output", out, "--val", "0.2", "--test", "0.2")
+    splits = json.loads((out / "splits.json").read_text())
+    assert sorted(splits["train"] + splits["val"] + splits["test"]) == [f"BraTS-GLI-{i:05d}-000" for i in range(5)]
+    assert len(splits["test"]) == 1 and len(splits["val"]) == 1
+    assert (out / "BraTS-GLI-00003-000" / "FLAIR.nii.gz").read_bytes() == (sim_data / "sim0001" / "FLAIR.nii.gz").read_bytes()
+
+
+def test_ixi_preparation_registers_t1_to_t2(tmp_path, sim_data):
+    pytest.importorskip("ants")
+    t2 = nib.load(sim_data / "sim0002" / "T2w.nii.gz")
+    t1 = nib.load(sim_data / "sim0002" / "T1w.nii.gz")
+    src = tmp_path / "IXI"
+    src.mkdir()
+    shifted = t1.affine.copy()
+    shifted[:3, 3] += [4.0, -2.0, 0.0]  # the T1 comes on another grid, as in IXI
+    nib.save(nib.Nifti1Image(t1.get_fdata(dtype=np.float32), shifted), src / "IXI012-HH-1211-T1.nii.gz")
+    nib.save(t2, src / "IXI012-HH-1211-T2.nii.gz")
+    nib.save(nib.load(sim_data / "sim0002" / "FLAIR.nii.gz"), src / "IXI012-HH-1211-PD.nii.gz")
+    out = tmp_path / "prepared"
+    run_cli("codebrain-prepare", "ixi", "--input", src, "--output", out, "--test", "0")
+    reg = nib.load(out / "IXI012-HH-1211" / "T1w.nii.gz")
+    assert reg.shape == t2.shape and np.allclose(reg.affine, t2.affine, atol=1e-3)
+    truth = t1.get_fdata().ravel()
+    assert np.corrcoef(reg.get_fdata().ravel(), truth)[0, 1] > 0.97  # unregistered: 0.93
