@@ -14,13 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from codebrain.cli import make_parser, run_command
+from codebrain.cli import EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.data.modalities import check_modalities
 from codebrain.data.slices import build_slice_cache
 from codebrain.data.volumes import split_subjects
 from codebrain.metrics import slice_metrics
@@ -35,13 +37,24 @@ def _mean(entries: list[dict]) -> dict[str, float]:
     return {k: round(float(np.mean([e[k] for e in entries])), 4) for k in METRICS} if entries else {}
 
 
+Predictor = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
+
+
+def model_predictor(model: CodeBrain) -> Predictor:
+    return lambda incomplete, missing: model.complete(incomplete)[0]
+
+
 @torch.no_grad()
 def evaluate_slices(
-    model: CodeBrain, images: np.ndarray, present: np.ndarray, batch_size: int = 16,
-    device: str | torch.device = "cpu",
+    predict: Predictor, modalities: tuple[str, ...], images: np.ndarray, present: np.ndarray,
+    batch_size: int = 16, device: str | torch.device = "cpu",
 ) -> dict:
-    """Score every pattern on (N, C, S, S) slices; ``present`` marks real modalities per slice."""
-    mods = model.config.modalities
+    """Score every pattern on (N, C, S, S) slices; ``present`` marks real modalities per slice.
+
+    ``predict(incomplete, missing)`` returns every modality from the input with the
+    missing channels zeroed: the model, or a baseline (``codebrain.baselines``).
+    """
+    mods = tuple(modalities)
     results = []
     patterns = missing_patterns(len(mods))
     for pattern in tqdm(patterns, desc="patterns", unit="pattern", disable=None):
@@ -51,7 +64,7 @@ def evaluate_slices(
         for start in range(0, len(usable), batch_size):
             idx = usable[start : start + batch_size]
             full = torch.from_numpy(np.asarray(images[idx], dtype=np.float32)).to(device)
-            pred, _ = model.complete(full * torch.from_numpy(~missing).float().to(device)[None, :, None, None])
+            pred = predict(full * torch.from_numpy(~missing).float().to(device)[None, :, None, None], missing)
             for c in scores:
                 real = present[idx, c]
                 if not real.any():
@@ -96,15 +109,39 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _baseline(args: argparse.Namespace, size: int) -> tuple[Predictor, tuple[str, ...], dict]:
+    from codebrain.baselines import MeanOfInputs, QuadraticRegression
+
+    if not args.modalities:
+        raise UserError("--baseline needs --modalities (the list a model would have)", EXIT_USAGE)
+    try:
+        mods = check_modalities(args.modalities.split(","))
+    except ValueError as err:
+        raise UserError(str(err), EXIT_USAGE) from None
+    if args.baseline == "mean":
+        return MeanOfInputs(), mods, {"model": "baseline: mean of the given inputs"}
+    fit = build_slice_cache(args.data, split_subjects(args.data, args.fit_split), mods, size, args.cache_dir)
+    return QuadraticRegression.fit(fit.images, fit.present), mods, {
+        "model": f"baseline: per-voxel quadratic regression fitted on split {args.fit_split!r}"}
+
+
 def _main(args: argparse.Namespace) -> int:
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device)
-    model, info = load_model_dir(args.model, device=device)
+    if bool(args.model) == bool(args.baseline):
+        raise UserError("give either --model or --baseline", EXIT_USAGE)
+    if args.model:
+        model, info = load_model_dir(args.model, device=device)
+        predict, mods = model_predictor(model), model.config.modalities
+        size = args.image_size or info.get("training", {}).get("config", {}).get("train", {}).get("image_size", 256)
+        described = {"model": str(args.model), "model_sha256": info["sha256"]}
+    else:
+        size = args.image_size or 256
+        predict, mods, described = _baseline(args, size)
     subjects = split_subjects(args.data, args.split)
-    size = args.image_size or info.get("training", {}).get("config", {}).get("train", {}).get("image_size", 256)
-    cache = build_slice_cache(args.data, subjects, model.config.modalities, size, args.cache_dir)
-    report = evaluate_slices(model, cache.images, cache.present, args.batch_size, device)
-    report.update(model=str(args.model), model_sha256=info["sha256"], data=str(args.data), split=args.split,
-                  subjects=subjects, n_slices=int(len(cache.images)), slice_size=size)
+    cache = build_slice_cache(args.data, subjects, mods, size, args.cache_dir)
+    report = evaluate_slices(predict, mods, cache.images, cache.present, args.batch_size, device)
+    report.update(**described, data=str(args.data), split=args.split, subjects=subjects,
+                  n_slices=int(len(cache.images)), slice_size=size)
     print(format_table(report))
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +153,12 @@ def _main(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("codebrain-eval", __doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="model directory or bundled model name")
+    parser.add_argument("--model", help="model directory or bundled model name")
+    parser.add_argument("--baseline", choices=("mean", "quadratic"),
+                        help="score a baseline instead of a model: the mean of the given inputs, or a "
+                        "per-voxel quadratic regression fitted on --fit-split")
+    parser.add_argument("--modalities", help="with --baseline: comma-separated modality list")
+    parser.add_argument("--fit-split", default="train", help="with --baseline quadratic: split to fit on")
     parser.add_argument("--data", required=True, type=Path, help="DIR/<subject>/<Modality>.nii.gz [+ splits.json]")
     parser.add_argument("--split", default="test", help="split of splits.json (default test; all subjects without it)")
     parser.add_argument("--output", type=Path, help="write the full report as JSON")

@@ -138,3 +138,17 @@ def test_ixi_preparation_registers_t1_to_t2(tmp_path, sim_data):
     assert reg.shape == t2.shape and np.allclose(reg.affine, t2.affine, atol=1e-3)
     truth = t1.get_fdata().ravel()
     assert np.corrcoef(reg.get_fdata().ravel(), truth)[0, 1] > 0.97  # unregistered: 0.93
+
+
+def test_eval_scores_baselines_with_the_same_protocol(sim_data, tmp_path, cache_dir):
+    reports = {}
+    for baseline in ("mean", "quadratic"):
+        out = tmp_path / f"{baseline}.json"
+        run_cli("codebrain-eval", "--baseline", baseline, "--modalities", TINY_MODALITIES, "--data", sim_data,
+                "--image-size", "128", "--output", out, "--cache-dir", cache_dir)
+        reports[baseline] = json.loads(out.read_text())
+    assert len(reports["mean"]["entries"]) == len(reports["quadratic"]["entries"]) == 9
+    # Simulated contrasts are smooth functions of tissue: a fitted mapping beats averaging.
+    assert reports["quadratic"]["overall"]["psnr"] > reports["mean"]["overall"]["psnr"] + 2
+    bad = run_cli("codebrain-eval", "--baseline", "mean", "--data", sim_data, check=False)
+    assert bad.returncode == 2 and "--modalities" in bad.stderr

@@ -1,0 +1,68 @@
+"""Baselines any synthesis model must beat, scored by the same protocol (``codebrain-eval --baseline``).
+
+- mean of inputs: every missing modality is the mean of the given ones (normalised);
+- per-voxel quadratic regression: each missing modality is a quadratic polynomial of the
+  given intensities at the same voxel (terms 1, x_i, x_i^2, x_i x_j), least-squares fitted
+  on brain voxels of training subjects, one fit per missing pattern and target.
+Neither sees any neighbourhood, so they measure what intensity mapping alone achieves.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+
+MAX_FIT_VOXELS = 400_000
+
+
+class MeanOfInputs:
+    def __call__(self, incomplete: torch.Tensor, missing: np.ndarray) -> torch.Tensor:
+        given = torch.from_numpy(~missing).to(incomplete.device)
+        mean = incomplete[:, given].mean(1, keepdim=True)
+        return mean.expand_as(incomplete).clone()
+
+
+def _features(x: np.ndarray) -> np.ndarray:
+    """(N, k) intensities -> (N, 1 + 2k + k(k-1)/2) quadratic terms."""
+    cols = [np.ones(len(x), x.dtype)] + [x[:, i] for i in range(x.shape[1])] + [x[:, i] ** 2 for i in range(x.shape[1])]
+    cols += [x[:, i] * x[:, j] for i, j in itertools.combinations(range(x.shape[1]), 2)]
+    return np.stack(cols, 1)
+
+
+class QuadraticRegression:
+    def __init__(self, voxels: np.ndarray) -> None:
+        self.voxels = voxels  # (N, C) brain voxels of complete slices
+        self._coef: dict[tuple[bool, ...], np.ndarray] = {}
+
+    @classmethod
+    def fit(cls, images: np.ndarray, present: np.ndarray, seed: int = 0) -> "QuadraticRegression":
+        """Sample brain voxels of complete slices once; per-pattern fits happen on first use."""
+        complete = np.flatnonzero(present.all(1))
+        if not len(complete):
+            raise ValueError("no training slice has every modality")
+        data = np.asarray(images[complete], dtype=np.float32)  # (n, C, H, W)
+        vox = data.transpose(0, 2, 3, 1).reshape(-1, data.shape[1])
+        vox = vox[(vox > 0).any(1)]
+        rng = np.random.default_rng(seed)
+        if len(vox) > MAX_FIT_VOXELS:
+            vox = vox[rng.choice(len(vox), MAX_FIT_VOXELS, replace=False)]
+        return cls(vox)
+
+    def _coefficients(self, missing: np.ndarray) -> np.ndarray:
+        key = tuple(bool(m) for m in missing)
+        if key not in self._coef:
+            design = _features(self.voxels[:, ~missing].astype(np.float64))
+            self._coef[key] = np.linalg.lstsq(design, self.voxels.astype(np.float64), rcond=None)[0]
+        return self._coef[key]
+
+    def __call__(self, incomplete: torch.Tensor, missing: np.ndarray) -> torch.Tensor:
+        coef = self._coefficients(missing)
+        x = incomplete.detach().cpu().numpy()
+        n, c, h, w = x.shape
+        given = x[:, ~missing].transpose(0, 2, 3, 1).reshape(-1, int((~missing).sum()))
+        pred = (_features(given.astype(np.float64)) @ coef).astype(np.float32)
+        pred[~(given > 0).any(1)] = 0.0
+        out = pred.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return torch.from_numpy(np.ascontiguousarray(out)).to(incomplete.device)

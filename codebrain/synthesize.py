@@ -1,0 +1,252 @@
+"""The one inference API every front end calls, and ``codebrain-synth``.
+
+    from codebrain.synthesize import Synthesizer
+    result = Synthesizer("brats").run({"T1w": t1_img, "FLAIR": flair_img})
+    result.images["T2w"]        # nibabel image on the grid and affine of the first input
+    result.confidence["T2w"]    # [0, 1], same grid
+
+Inputs must be co-registered and skull-stripped (the BIDS-App and the MONAI Deploy app
+do that with ``codebrain.preprocess``). Outputs are float32 on the model's normalised
+scale: 0 outside the brain, about 1 at the 99.5th percentile of brain intensity of that
+contrast (the normalisation of ``codebrain.data.volumes``).
+
+Confidence: the grader predicts each FSQ channel of the code as ordinal bits; the
+probability of the predicted level (bits treated as independent) is combined over the
+channels by a geometric mean, per code position (8x8 voxels in-plane), and upsampled
+bilinearly. It says how sure the model is of the full-stack code it decodes from: a
+low value marks tissue the model has not learned to represent from these inputs (e.g. a
+lesion seen only in a missing contrast). The code is shared by every output of a pass,
+so all synthesized modalities carry the same map for one plane; with several planes it
+is the mean over planes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import torch
+import torch.nn.functional as F
+from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
+from nibabel.processing import resample_from_to
+from tqdm import tqdm
+
+from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.data.modalities import MODALITIES
+from codebrain.data.volumes import brain_mask, normalise
+from codebrain.model.io import BUNDLED, load_model_dir, read_model_info, resolve_model_dir
+
+PLANES = {"axial": 2, "coronal": 1, "sagittal": 0}  # the RAS axis a plane's slices run along
+ImageLike = nib.Nifti1Image | tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class SynthesisResult:
+    images: dict[str, nib.Nifti1Image]
+    confidence: dict[str, nib.Nifti1Image]
+    model_info: dict
+    warnings: list[str] = field(default_factory=list)
+
+
+def choose_model(modalities: list[str]) -> str:
+    """The bundled model whose modality list holds every input: ``brats`` before ``ixi``."""
+    for name in BUNDLED:
+        if set(modalities) <= set(read_model_info(name)["modalities"]):
+            return name
+    raise UserError(f"no bundled model covers {', '.join(modalities)}; pass --model", EXIT_USAGE)
+
+
+def _as_image(value: ImageLike, name: str) -> nib.Nifti1Image:
+    if isinstance(value, tuple):
+        array, affine = value
+        value = nib.Nifti1Image(np.asarray(array, dtype=np.float32), np.asarray(affine, dtype=float))
+    if not isinstance(value, nib.spatialimages.SpatialImage):
+        raise UserError(f"{name}: expected a nibabel image or (array, affine), got {type(value).__name__}")
+    shape = value.shape
+    if len(shape) == 4 and shape[3] == 1:
+        value = value.slicer[..., 0]
+    if len(value.shape) != 3:
+        raise UserError(f"{name}: not a 3D image (shape {shape})")
+    return value
+
+
+def _check_values(data: np.ndarray, name: str) -> None:
+    if not np.isfinite(data).all():
+        raise UserError(f"{name}: holds NaN or infinite values")
+    if not np.any(data):
+        raise UserError(f"{name}: is empty (all zero)")
+
+
+def _device(spec: str) -> torch.device:
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA device is available", EXIT_USAGE)
+    return torch.device(spec)
+
+
+class Synthesizer:
+    """Loads a model once; ``run`` completes one subject's missing modalities."""
+
+    def __init__(self, model: str | Path = "brats", device: str = "auto", planes: tuple[str, ...] = ("axial",),
+                 batch_size: int = 16, progress: bool = False) -> None:
+        unknown = [p for p in planes if p not in PLANES]
+        if unknown or not planes:
+            raise UserError(f"planes must be among {', '.join(PLANES)}", EXIT_USAGE)
+        self.device = _device(device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(os.cpu_count() or 1)
+        self.model, self.info = load_model_dir(model, device=self.device)
+        self.info["path"] = str(resolve_model_dir(model))
+        self.modalities = tuple(self.info["modalities"])
+        self.planes, self.batch_size, self.progress = tuple(planes), batch_size, progress
+
+    def _prepare(self, inputs: Mapping[str, ImageLike]) -> tuple[nib.Nifti1Image, dict[str, np.ndarray], list[str]]:
+        if not inputs:
+            raise UserError("no input modality given")
+        unknown = [m for m in inputs if m not in self.modalities]
+        if unknown:
+            raise UserError(f"the model does not know {unknown[0]!r} (it takes {', '.join(self.modalities)})")
+        if set(inputs) == set(self.modalities):
+            raise UserError(f"every modality of the model is given ({', '.join(self.modalities)}): nothing to synthesize")
+        images = {m: _as_image(v, m) for m, v in inputs.items()}
+        ref_name, ref = next(iter(images.items()))
+        notes = []
+        ras = {}
+        for name, img in images.items():
+            if img.shape != ref.shape or not np.allclose(img.affine, ref.affine, atol=1e-3):
+                notes.append(f"{name} is on another grid than {ref_name}: resampled to the grid of {ref_name}")
+                warnings.warn(notes[-1], stacklevel=3)
+                img = resample_from_to(img, ref, order=1)
+            data = np.asarray(nib.as_closest_canonical(img).get_fdata(dtype=np.float32))
+            _check_values(data, name)
+            ras[name] = data
+        return ref, ras, notes
+
+    @torch.no_grad()
+    def _predict_plane(self, stack: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+        """Run the model slice by slice along RAS ``axis``; returns (C, X, Y, Z) and (X, Y, Z)."""
+        moved = np.moveaxis(stack, axis + 1, 1)  # (C, n, H, W)
+        keep = np.flatnonzero(np.moveaxis(mask, axis, 0).any(axis=(1, 2)))
+        c, n, h, w = moved.shape
+        ph, pw = -h % 8, -w % 8
+        out = np.zeros((c, n, h, w), np.float32)
+        conf = np.zeros((n, h, w), np.float32)
+        amp = dict(device_type="cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        starts = range(0, len(keep), self.batch_size)
+        for start in tqdm(starts, desc="synthesizing", unit="batch", disable=not self.progress or None):
+            idx = keep[start : start + self.batch_size]
+            x = torch.from_numpy(np.ascontiguousarray(moved[:, idx].transpose(1, 0, 2, 3))).to(self.device)
+            x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+            with torch.autocast(**amp):
+                pred, confidence = self.model.complete(x)
+            confidence = F.interpolate(confidence.float(), scale_factor=8, mode="bilinear", align_corners=False)
+            crop = (slice(None), slice(None), slice(ph // 2, ph // 2 + h), slice(pw // 2, pw // 2 + w))
+            out[:, idx] = pred.float()[crop].cpu().numpy().transpose(1, 0, 2, 3)
+            conf[idx] = confidence[crop][:, 0].cpu().numpy()
+        return np.moveaxis(out, 1, axis + 1), np.moveaxis(conf, 0, axis)
+
+    def run(self, inputs: Mapping[str, ImageLike]) -> SynthesisResult:
+        ref, ras, notes = self._prepare(inputs)
+        mask = brain_mask(list(ras.values()))
+        if not mask.any():
+            raise UserError("the brain mask is empty: no voxel is non-zero in the inputs")
+        shape = mask.shape
+        stack = np.stack([normalise(ras[m], mask) if m in ras else np.zeros(shape, np.float32)
+                          for m in self.modalities])
+        outs, confs = zip(*(self._predict_plane(stack, mask, PLANES[p]) for p in self.planes))
+        out = np.mean(outs, axis=0)
+        conf = np.clip(np.mean(confs, axis=0), 0.0, 1.0) * mask
+        canonical = nib.as_closest_canonical(ref)
+        to_input = ornt_transform(axcodes2ornt("RAS"), io_orientation(ref.affine))
+
+        def back(data: np.ndarray) -> nib.Nifti1Image:
+            img = nib.Nifti1Image(data.astype(np.float32), canonical.affine).as_reoriented(to_input)
+            result = nib.Nifti1Image(np.asarray(img.dataobj, dtype=np.float32), ref.affine)
+            result.header.set_xyzt_units("mm")
+            return result
+
+        images, confidence = {}, {}
+        for i, m in enumerate(self.modalities):
+            if m not in ras:
+                images[m] = back(np.clip(out[i], 0.0, None) * mask)
+                confidence[m] = back(conf)
+        return SynthesisResult(images, confidence, self.info, notes)
+
+
+def synthesize(inputs: Mapping[str, ImageLike], model: str | Path | None = None, **kwargs) -> SynthesisResult:
+    """One-call form: picks the bundled model that covers the inputs when ``model`` is None."""
+    return Synthesizer(model or choose_model(list(inputs)), **kwargs).run(inputs)
+
+
+def _save(img: nib.Nifti1Image, path: Path) -> None:
+    tmp = path.with_name(f".part-{path.name}")
+    nib.save(img, tmp)
+    tmp.replace(path)
+
+
+def _parse_inputs(pairs: list[str]) -> dict[str, Path]:
+    inputs: dict[str, Path] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not path:
+            raise UserError(f"--input {pair!r}: expected MODALITY=FILE, e.g. T1w=t1.nii.gz", EXIT_USAGE)
+        if name not in MODALITIES:
+            raise UserError(f"--input {pair!r}: unknown modality {name!r} (known: {', '.join(MODALITIES)})", EXIT_USAGE)
+        if name in inputs:
+            raise UserError(f"--input: {name} given twice", EXIT_USAGE)
+        if not Path(path).is_file():
+            raise UserError(f"--input {pair!r}: {path} does not exist", EXIT_NOINPUT)
+        inputs[name] = Path(path)
+    return inputs
+
+
+def _main(args: argparse.Namespace) -> int:
+    paths = _parse_inputs(args.input)
+    images = {}
+    for name, path in paths.items():
+        try:
+            images[name] = nib.load(str(path))
+            images[name].get_fdata(dtype=np.float32)
+        except Exception as err:  # nibabel raises many types for a corrupt file
+            raise UserError(f"cannot read {path}: {err}") from None
+    synth = Synthesizer(args.model or choose_model(list(images)), device=args.device, planes=tuple(args.planes),
+                        batch_size=args.batch_size, progress=True)
+    result = synth.run(images)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    for modality, img in result.images.items():
+        _save(img, args.output_dir / f"{modality}.nii.gz")
+        if args.confidence:
+            _save(result.confidence[modality], args.output_dir / f"{modality}_confidence.nii.gz")
+    print(f"synthesized {', '.join(result.images)} with {synth.info.get('name', args.model)} -> {args.output_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("codebrain-synth", "Synthesize the missing MRI contrasts of one subject.")
+    parser.add_argument("--input", action="append", required=True, metavar="MODALITY=FILE",
+                        help="a co-registered, skull-stripped input (repeat); the first sets the output grid")
+    parser.add_argument("--output-dir", required=True, type=Path, help="writes <Modality>.nii.gz here")
+    parser.add_argument("--model", help=f"model directory or bundled name ({', '.join(BUNDLED)}); "
+                        "default: the bundled model that covers the inputs")
+    parser.add_argument("--confidence", action="store_true", help="also write <Modality>_confidence.nii.gz")
+    parser.add_argument("--planes", nargs="+", default=["axial"], choices=list(PLANES),
+                        help="slice directions to run and average (default: axial)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--batch-size", type=int, default=16, help="slices per forward pass")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), _main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+import json
+import shutil
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from codebrain.cli import UserError
+from codebrain.synthesize import Synthesizer
+
+from conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def synth(stage2_run):
+    return Synthesizer(stage2_run, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def subject(sim_data):
+    folder = sim_data / "sim0003"
+    return {m: nib.load(folder / f"{m}.nii.gz") for m in ("T1w", "T2w", "FLAIR")}
+
+
+def to_lps(img):
+    """The same image stored in LPS order (as DICOM converters often write it)."""
+    from nibabel.orientations import axcodes2ornt, ornt_transform
+    return img.as_reoriented(ornt_transform(axcodes2ornt("RAS"), axcodes2ornt("LPS")))
+
+
+def test_outputs_keep_grid_affine_and_zero_background(synth, subject):
+    result = synth.run({"T1w": subject["T1w"], "FLAIR": subject["FLAIR"]})
+    assert list(result.images) == ["T2w"]
+    out = result.images["T2w"]
+    assert out.shape == subject["T1w"].shape and np.allclose(out.affine, subject["T1w"].affine)
+    data = out.get_fdata()
+    brain = subject["T1w"].get_fdata() != 0
+    assert np.isfinite(data).all() and (data[~brain] == 0).all() and data[brain].max() > 0
+    conf = result.confidence["T2w"].get_fdata()
+    assert conf.min() >= 0 and conf.max() <= 1 and conf[brain].mean() > 0
+    assert result.model_info["stage"] == 2
+
+
+def test_lps_input_comes_back_in_lps(synth, subject):
+    ras = synth.run({"T1w": subject["T1w"]})
+    lps_in = to_lps(subject["T1w"])
+    lps = synth.run({"T1w": lps_in})
+    assert nib.aff2axcodes(lps.images["FLAIR"].affine) == ("L", "P", "S")
+    assert np.allclose(lps.images["FLAIR"].affine, lps_in.affine)
+    back = to_lps(ras.images["FLAIR"]).get_fdata()
+    np.testing.assert_allclose(lps.images["FLAIR"].get_fdata(), back, atol=1e-4)
+
+
+def test_inputs_on_another_grid_are_resampled_with_a_warning(synth, subject):
+    t2 = subject["T2w"]
+    moved = nib.Nifti1Image(t2.get_fdata(dtype=np.float32)[1:, :, :], t2.affine @ np.diag([1, 1, 1, 1.0]))
+    moved.affine[0, 3] += 2.0
+    with pytest.warns(UserWarning, match="resampled"):
+        result = synth.run({"T1w": subject["T1w"], "T2w": moved})
+    assert result.images["FLAIR"].shape == subject["T1w"].shape and result.warnings
+
+
+def test_multi_plane_fusion_runs(synth, subject):
+    one = synth.run({"T1w": subject["T1w"]}).images["T2w"].get_fdata()
+    fused = Synthesizer(synth.info["path"], device="cpu", planes=("axial", "coronal", "sagittal"))
+    three = fused.run({"T1w": subject["T1w"]}).images["T2w"].get_fdata()
+    assert three.shape == one.shape and not np.allclose(three, one)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("4d", "not a 3D image"),
+    ("nan", "NaN"),
+    ("unknown", "does not know"),
+    ("all", "nothing to synthesize"),
+    ("empty", "empty"),
+])
+def test_bad_inputs_give_clear_errors(synth, subject, case, message):
+    t1 = subject["T1w"]
+    data = t1.get_fdata(dtype=np.float32)
+    inputs = {"T1w": t1}
+    if case == "4d":
+        inputs = {"T1w": nib.Nifti1Image(np.stack([data, data], -1), t1.affine)}
+    elif case == "nan":
+        data[10, 10, 10] = np.nan
+        inputs = {"T1w": (data, t1.affine)}
+    elif case == "unknown":
+        inputs = {"PDw": t1}
+    elif case == "all":
+        inputs = dict(subject)
+    elif case == "empty":
+        inputs = {"T1w": (np.zeros_like(data), t1.affine)}
+    with pytest.raises(UserError, match=message):
+        synth.run(inputs)
+
+
+def test_weights_checksum_is_enforced(stage2_run, tmp_path):
+    bad = tmp_path / "model"
+    shutil.copytree(stage2_run, bad, ignore=shutil.ignore_patterns("checkpoints", "tb"))
+    raw = bytearray((bad / "model.safetensors").read_bytes())
+    raw[-10] ^= 0xFF
+    (bad / "model.safetensors").write_bytes(bytes(raw))
+    with pytest.raises(UserError, match="sha256"):
+        Synthesizer(bad, device="cpu")
+
+
+def test_cli_writes_exactly_the_missing_modalities(stage2_run, sim_data, tmp_path):
+    folder = sim_data / "sim0003"
+    out = tmp_path / "out"
+    run_cli("codebrain-synth", "--model", stage2_run, "--input", f"T2w={folder / 'T2w.nii.gz'}",
+            "--output-dir", out, "--confidence", "--device", "cpu")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "FLAIR.nii.gz", "FLAIR_confidence.nii.gz", "T1w.nii.gz", "T1w_confidence.nii.gz"]
+    bad = run_cli("codebrain-synth", "--model", stage2_run, "--input", "T3w=x.nii.gz", "--output-dir", out,
+                  check=False)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    missing = run_cli("codebrain-synth", "--model", stage2_run, "--input", f"T1w={tmp_path / 'no.nii.gz'}",
+                      "--output-dir", tmp_path / "o2", check=False)
+    assert missing.returncode == 66 and not (tmp_path / "o2").exists()
