@@ -82,18 +82,15 @@ class Distributed:
 
 
 def _apply_overrides(cfg: Config, args: argparse.Namespace) -> Config:
+    """Command-line options win over the config file."""
     train = dict(vars(cfg.train))
-    if args.max_steps is not None:
-        train["steps"] = args.max_steps
-    if args.batch_size is not None:
-        train["batch_size"] = args.batch_size
-    if args.workers is not None:
-        train["workers"] = args.workers
+    for key, value in (("steps", args.max_steps), ("batch_size", args.batch_size), ("workers", args.workers)):
+        if value is not None:
+            train[key] = value
     model = dict(vars(cfg.model))
     if args.modalities:
         model["modalities"] = tuple(args.modalities.split(","))
-    data = {"name": cfg.name, "model": model, "train": train}
-    return Config(name=cfg.name, model=type(cfg.model)(**data["model"]), train=type(cfg.train)(**train))
+    return Config(name=cfg.name, model=type(cfg.model)(**model), train=type(cfg.train)(**train))
 
 
 def _caches(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> tuple[SliceCache, SliceCache]:
