@@ -46,3 +46,4 @@ for name in brats ixi; do
     mkdir -p "codebrain/weights/$name"
     cp "$WORK/runs/$name/model.safetensors" "$WORK/runs/$name/model.json" "codebrain/weights/$name/"
 done
+for name in brats ixi; do .venv/bin/python scripts/model_card.py "$name" "$WORK"; done
