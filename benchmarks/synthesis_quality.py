@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--split", default="test")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--max-inputs", type=int, help="only patterns with at most this many inputs")
     parser.add_argument("--json")
     args = parser.parse_args()
     axial = Synthesizer(args.model, device=args.device)
@@ -59,7 +60,7 @@ def main() -> None:
         vols = load_subject(args.data / name, mods)
         for pattern in missing_patterns(len(mods)):
             given = [m for m, miss in zip(mods, pattern) if not miss]
-            if not all(m in vols.data for m in given):
+            if not all(m in vols.data for m in given) or (args.max_inputs and len(given) > args.max_inputs):
                 continue
             inputs = {m: (vols.data[m], vols.affine) for m in given}
             a, f = axial.run(inputs), fused.run(inputs)

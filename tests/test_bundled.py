@@ -26,11 +26,11 @@ def test_default_model_follows_the_inputs():
 def test_synthesis_correlates_with_the_truth_on_an_unseen_subject():
     """A simulated subject with a seed the training never used, at 1 mm as the models were trained."""
     sub = simulate_subject(424242, ("T1w", "T1Gd", "T2w", "FLAIR"), SimulationOptions(lesion_probability=1.0))
-    inputs = {m: (sub.images[m] * sub.brain, sub.affine) for m in ("T1w", "FLAIR")}
+    inputs = {m: (sub.images[m] * sub.brain, sub.affine) for m in ("T1w",)}
     result = synthesize(inputs)
     assert result.model_info["name"] == "brats"
     brain = sub.brain
-    for target in ("T1Gd", "T2w"):
+    for target in ("T2w", "FLAIR"):  # contrasts the input does not already resemble
         truth = sub.images[target][brain]
         r_model = np.corrcoef(result.images[target].get_fdata()[brain], truth)[0, 1]
         mean_of_inputs = np.mean([inputs[m][0][brain] for m in inputs], axis=0)
