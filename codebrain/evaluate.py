@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.cli import EXIT_USAGE, UserError, make_parser, resolve_device, run_command
 from codebrain.data.modalities import check_modalities
 from codebrain.data.slices import build_slice_cache
 from codebrain.data.volumes import split_subjects
@@ -126,7 +126,7 @@ def _baseline(args: argparse.Namespace, size: int) -> tuple[Predictor, tuple[str
 
 
 def _main(args: argparse.Namespace) -> int:
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device)
+    device = resolve_device(args.device)
     if bool(args.model) == bool(args.baseline):
         raise UserError("give either --model or --baseline", EXIT_USAGE)
     if args.model:

@@ -38,7 +38,7 @@ from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 from nibabel.processing import resample_from_to
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, resolve_device, run_command
 from codebrain.data.modalities import MODALITIES
 from codebrain.data.volumes import brain_mask, normalise
 from codebrain.model.io import BUNDLED, load_model_dir, read_model_info, resolve_model_dir
@@ -84,14 +84,6 @@ def _check_values(data: np.ndarray, name: str) -> None:
         raise UserError(f"{name}: is empty (all zero)")
 
 
-def _device(spec: str) -> torch.device:
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA device is available", EXIT_USAGE)
-    return torch.device(spec)
-
-
 class Synthesizer:
     """Loads a model once; ``run`` completes one subject's missing modalities."""
 
@@ -100,7 +92,7 @@ class Synthesizer:
         unknown = [p for p in planes if p not in PLANES]
         if unknown or not planes:
             raise UserError(f"planes must be among {', '.join(PLANES)}", EXIT_USAGE)
-        self.device = _device(device)
+        self.device = resolve_device(device)
         if self.device.type == "cpu":
             torch.set_num_threads(os.cpu_count() or 1)
         self.model, self.info = load_model_dir(model, device=self.device)

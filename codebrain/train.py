@@ -30,7 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.cli import EXIT_USAGE, UserError, make_parser, resolve_device, run_command
 from codebrain.data.slices import SeededSampler, SliceCache, SliceDataset, build_slice_cache
 from codebrain.data.volumes import split_subjects
 from codebrain.losses import MaskedAdversarialLoss, last, make_discriminator, weighted_psnr_loss
@@ -51,11 +51,8 @@ class Distributed:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         local = int(os.environ.get("LOCAL_RANK", "0"))
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device == "cuda" and not torch.cuda.is_available():
-            raise UserError("--device cuda: no CUDA device is available", EXIT_USAGE)
-        self.device = torch.device(f"cuda:{local}" if device == "cuda" else "cpu")
+        kind = resolve_device(device).type
+        self.device = torch.device(f"cuda:{local}" if kind == "cuda" else "cpu")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         if self.world > 1:
