@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from codebrain.cli import UserError
 from codebrain.data.anatomy import TEMPLATE_DIR
+from codebrain.data.volumes import check_values
 
 REFERENCE_PRIORITY: tuple[str, ...] = ("T1w", "T1Gd", "FLAIR", "T2w", "PDw")
 MAX_REFERENCE_SPACING = 1.0  # mm
@@ -133,9 +134,7 @@ def preprocess(
     for name, img in images.items():
         if len(img.shape) != 3:
             raise UserError(f"{name}: not a 3D image (shape {img.shape})")
-        data = img.get_fdata(dtype=np.float32)
-        if not np.isfinite(data).all() or not data.any():
-            raise UserError(f"{name}: empty or holds NaN/inf values")
+        check_values(img.get_fdata(dtype=np.float32), name)
         image = to_ants(img)
         corrected[name] = bias_correct(image) if n4 else image
     fixed = reference_grid(corrected[ref_name])

@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, resolve_device, run_command
 from codebrain.data.modalities import MODALITIES
-from codebrain.data.volumes import brain_mask, normalise
+from codebrain.data.volumes import brain_mask, check_values, normalise, read_nifti, save_nifti
 from codebrain.model.io import BUNDLED, load_model_dir, read_model_info, resolve_model_dir
 
 PLANES = {"axial": 2, "coronal": 1, "sagittal": 0}  # the RAS axis a plane's slices run along
@@ -77,13 +77,6 @@ def _as_image(value: ImageLike, name: str) -> nib.Nifti1Image:
     return value
 
 
-def _check_values(data: np.ndarray, name: str) -> None:
-    if not np.isfinite(data).all():
-        raise UserError(f"{name}: holds NaN or infinite values")
-    if not np.any(data):
-        raise UserError(f"{name}: is empty (all zero)")
-
-
 class Synthesizer:
     """Loads a model once; ``run`` completes one subject's missing modalities."""
 
@@ -118,7 +111,7 @@ class Synthesizer:
                 warnings.warn(notes[-1], stacklevel=3)
                 img = resample_from_to(img, ref, order=1)
             data = np.asarray(nib.as_closest_canonical(img).get_fdata(dtype=np.float32))
-            _check_values(data, name)
+            check_values(data, name)
             ras[name] = data
         return ref, ras, notes
 
@@ -178,12 +171,6 @@ def synthesize(inputs: Mapping[str, ImageLike], model: str | Path | None = None,
     return Synthesizer(model or choose_model(list(inputs)), **kwargs).run(inputs)
 
 
-def _save(img: nib.Nifti1Image, path: Path) -> None:
-    tmp = path.with_name(f".part-{path.name}")
-    nib.save(img, tmp)
-    tmp.replace(path)
-
-
 def _parse_inputs(pairs: list[str]) -> dict[str, Path]:
     inputs: dict[str, Path] = {}
     for pair in pairs:
@@ -202,21 +189,16 @@ def _parse_inputs(pairs: list[str]) -> dict[str, Path]:
 
 def _main(args: argparse.Namespace) -> int:
     paths = _parse_inputs(args.input)
-    images = {}
-    for name, path in paths.items():
-        try:
-            images[name] = nib.load(str(path))
-            images[name].get_fdata(dtype=np.float32)
-        except Exception as err:  # nibabel raises many types for a corrupt file
-            raise UserError(f"cannot read {path}: {err}") from None
+    images = {name: read_nifti(path, f"--input {name}") for name, path in paths.items()}
     synth = Synthesizer(args.model or choose_model(list(images)), device=args.device, planes=tuple(args.planes),
                         batch_size=args.batch_size, progress=True)
     result = synth.run(images)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     for modality, img in result.images.items():
-        _save(img, args.output_dir / f"{modality}.nii.gz")
+        save_nifti(img.dataobj, img.affine, args.output_dir / f"{modality}.nii.gz")
         if args.confidence:
-            _save(result.confidence[modality], args.output_dir / f"{modality}_confidence.nii.gz")
+            conf = result.confidence[modality]
+            save_nifti(conf.dataobj, conf.affine, args.output_dir / f"{modality}_confidence.nii.gz")
     print(f"synthesized {', '.join(result.images)} with {synth.info.get('name', args.model)} -> {args.output_dir}")
     return 0
 

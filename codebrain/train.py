@@ -37,7 +37,7 @@ from codebrain.losses import MaskedAdversarialLoss, last, make_discriminator, we
 from codebrain.metrics import slice_metrics
 from codebrain.model.config import Config, load_config
 from codebrain.model.io import load_model_dir, save_model_dir
-from codebrain.model.networks import CodeBrain, Grader, StageOne
+from codebrain.model.networks import CodeBrain, Grader
 from codebrain.model.ordinal import grading_loss
 from codebrain.patterns import missing_patterns, random_pattern
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from codebrain.data.simulate import SimulationOptions, simulate_subject
-from codebrain.model.io import load_model_dir, read_model_info
+from codebrain.model.io import load_model_dir
 from codebrain.synthesize import choose_model, synthesize
 
 

@@ -16,14 +16,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from codebrain.cli import EXIT_USAGE, UserError, make_parser, run_command
 from codebrain.data.anatomy import Anatomy, template_anatomy
-from codebrain.data.lesions import LESION_TISSUES, add_lesion
+from codebrain.data.lesions import add_lesion
 from codebrain.data.modalities import MODALITIES, check_modalities
 from codebrain.data.physics import (
     GD_RELAXIVITY,
@@ -33,10 +32,10 @@ from codebrain.data.physics import (
     random_sequences,
     signal,
 )
+from codebrain.data.volumes import save_nifti
 
 LABELS: dict[str, int] = {t: i + 1 for i, t in enumerate(TISSUES)}  # 0 is background
 MAGNITUDE = (300.0, 600.0)
-BRAIN_TISSUES: tuple[str, ...] = ("CSF", "GM", "WM") + LESION_TISSUES
 
 
 @dataclass
@@ -171,15 +170,6 @@ def simulate_subject(
 def subject_seeds(seed: int, n: int) -> list[int]:
     """Independent per-subject seeds, so subject k does not depend on how many are made."""
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
-
-
-def save_nifti(array: np.ndarray, affine: np.ndarray, path: Path, dtype=np.float32) -> None:
-    """Write through a temporary name so a killed run never leaves a half-written file."""
-    img = nib.Nifti1Image(np.asarray(array, dtype=dtype), affine)
-    img.header.set_xyzt_units("mm", "sec")
-    tmp = path.with_name(f".part-{path.name}")
-    nib.save(img, tmp)
-    tmp.replace(path)
 
 
 def _brain_box(brain: np.ndarray, affine: np.ndarray, margin: int) -> tuple[tuple[slice, ...], np.ndarray]:

@@ -17,7 +17,8 @@ from tqdm import tqdm
 
 from codebrain import __version__
 from codebrain.data.modalities import BIDS_CE_LABEL, BIDS_SUFFIX
-from codebrain.data.simulate import SimulationOptions, save_nifti, simulate_subject, subject_seeds
+from codebrain.data.simulate import SimulationOptions, simulate_subject, subject_seeds
+from codebrain.data.volumes import save_nifti
 
 # modality -> (voxel size in mm, 2D/3D); the slice axis is the last one.
 ACQUISITIONS: dict[str, tuple[tuple[float, float, float], str]] = {

@@ -49,13 +49,31 @@ class SubjectVolumes:
     affine: np.ndarray
 
 
-def _load(path: Path, subject: str) -> nib.Nifti1Image:
+def read_nifti(path: Path, what: str) -> nib.Nifti1Image:
+    """Load and decompress now, so a corrupt or truncated file fails here with one clear line."""
     try:
-        img = nib.as_closest_canonical(nib.load(str(path)))
-        img.get_fdata(dtype=np.float32)  # decompress now, so a truncated file fails here
+        img = nib.load(str(path))
+        img.get_fdata(dtype=np.float32)
     except Exception as err:  # nibabel raises many types for a corrupt file
-        raise UserError(f"subject {subject}: cannot read {path.name}: {err}") from None
+        raise UserError(f"{what}: cannot read {Path(path).name}: {err}") from None
     return img
+
+
+def save_nifti(array: np.ndarray, affine: np.ndarray, path: Path, dtype=np.float32) -> None:
+    """Write through a temporary name so a killed run never leaves a half-written file."""
+    img = nib.Nifti1Image(np.asarray(array, dtype=dtype), affine)
+    img.header.set_xyzt_units("mm", "sec")
+    tmp = path.with_name(f".part-{path.name}")
+    nib.save(img, tmp)
+    tmp.replace(path)
+
+
+def check_values(data: np.ndarray, name: str) -> None:
+    """Refuse images the model cannot normalise: non-finite values or nothing but zeros."""
+    if not np.isfinite(data).all():
+        raise UserError(f"{name}: holds NaN or infinite values")
+    if not np.any(data):
+        raise UserError(f"{name}: is empty (all zero)")
 
 
 def load_subject(folder: Path, modalities: tuple[str, ...]) -> SubjectVolumes:
@@ -64,7 +82,7 @@ def load_subject(folder: Path, modalities: tuple[str, ...]) -> SubjectVolumes:
     for modality in modalities:
         path = folder / f"{modality}.nii.gz"
         if path.exists():
-            images[modality] = _load(path, folder.name)
+            images[modality] = nib.as_closest_canonical(read_nifti(path, f"subject {folder.name}"))
     if not images:
         raise UserError(f"subject {folder.name}: none of {', '.join(modalities)} found")
     first_name, first = next(iter(images.items()))
