@@ -37,7 +37,7 @@ from codebrain.losses import MaskedAdversarialLoss, last, make_discriminator, we
 from codebrain.metrics import slice_metrics
 from codebrain.model.config import Config, load_config
 from codebrain.model.io import load_model_dir, save_model_dir
-from codebrain.model.networks import CodeBrain, Grader
+from codebrain.model.networks import CodeBrain
 from codebrain.model.ordinal import grading_loss
 from codebrain.patterns import missing_patterns, random_pattern
 
@@ -95,12 +95,14 @@ def _caches(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> tuple[Sl
     train_subjects = split_subjects(args.data, "train")
     has_val = (args.data / "splits.json").exists()
     val_subjects = (split_subjects(args.data, "val") if has_val else []) or train_subjects[:1]
-    if ctx.main:  # one process reads NIfTI; the others wait and map the cache
-        build_slice_cache(args.data, train_subjects, mods, cfg.train.image_size, args.cache_dir)
-        build_slice_cache(args.data, val_subjects, mods, cfg.train.image_size, args.cache_dir)
+
+    def build() -> tuple[SliceCache, SliceCache]:
+        return tuple(build_slice_cache(args.data, subjects, mods, cfg.train.image_size, args.cache_dir)
+                     for subjects in (train_subjects, val_subjects))
+
+    caches = build() if ctx.main else None  # one process reads NIfTI; the others map the cache
     ctx.barrier()
-    train = build_slice_cache(args.data, train_subjects, mods, cfg.train.image_size, args.cache_dir)
-    val = build_slice_cache(args.data, val_subjects, mods, cfg.train.image_size, args.cache_dir)
+    train, val = caches or build()
     return _complete_only(train, "training"), _complete_only(val, "validation")
 
 
@@ -257,7 +259,7 @@ class Trainer:
         self.opt.step()
         self.sched.step()
         with torch.no_grad():
-            predicted, _ = Grader.predict(self.trainable, incomplete)
+            predicted, _ = self.model.grader.decode_logits(logits.detach())
             accuracy = (predicted == levels).float().mean().item()
         return {"loss": loss.item(), "code_accuracy": accuracy}
 
@@ -384,7 +386,6 @@ def _train(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> int:
     progress = tqdm(total=tc.steps, initial=trainer.step, desc=f"{args.stage}", unit="step",
                     disable=None if ctx.main else True)
     running: dict[str, list[float]] = {}
-    last_metrics: dict[str, float] = {}
     batches = iter(loader)
     while trainer.step < tc.steps:
         full, view = trainer._batch_to_device(next(batches))
@@ -404,9 +405,9 @@ def _train(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> int:
                 row.update(trainer.validate(val))
                 if row["val_psnr_missing"] > trainer.best:
                     trainer.best = row["val_psnr_missing"]
-                    last_metrics = {k: round(v, 4) for k, v in row.items() if k.startswith("val_")}
                     if ctx.main:
-                        trainer.save_model(last_metrics | {"step": trainer.step})
+                        val_metrics = {k: round(v, 4) for k, v in row.items() if k.startswith("val_")}
+                        trainer.save_model(val_metrics | {"step": trainer.step})
             if ctx.main:
                 _log(output, row, writer)
             progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in ("loss", "psnr_missing",

@@ -92,7 +92,11 @@ class Grader(nn.Module):
 
     def predict(self, incomplete: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predicted levels (N, C, h, w) and the probability of each predicted level."""
-        logits = self(incomplete).float()
+        return self.decode_logits(self(incomplete))
+
+    def decode_logits(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Levels and their probability from this head's logits (training reuses its own logits)."""
+        logits = logits.float()
         if self.head_kind == "ordinal":
             probs = torch.sigmoid(logits)
             return probabilities_to_levels(probs, self.levels), level_confidence(probs, self.levels)
