@@ -3,7 +3,8 @@
     python benchmarks/train_throughput.py --preset paper-ixi --batch-size 8 --device cuda --json out.json
     python benchmarks/train_throughput.py --preset small --batch-size 4 --size 128 --device cpu
 
-Stage I steps include the discriminator update (the adversarial phase, the slower one).
+The steps are codebrain-train's own (``Trainer.train_step``: optimiser, scheduler and
+logging work included); Stage I runs in its adversarial phase, the slower one.
 ``--compile`` wraps the networks in torch.compile. Prints a table and writes JSON.
 """
 
@@ -13,15 +14,17 @@ import argparse
 import json
 import platform
 import resource
+import tempfile
 import time
+from argparse import Namespace
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from codebrain.losses import MaskedAdversarialLoss, last, make_discriminator, weighted_psnr_loss
 from codebrain.model.config import load_config
-from codebrain.model.networks import CodeBrain
-from codebrain.model.ordinal import grading_loss
+from codebrain.model.io import save_model_dir
+from codebrain.train import Distributed, Trainer
 
 
 def peak_memory_gib(device: torch.device) -> float:
@@ -30,57 +33,32 @@ def peak_memory_gib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # process peak RSS
 
 
-def make_steps(model: CodeBrain, device: torch.device, compile_: bool):
-    cfg = model.config
-    n = len(cfg.modalities)
-    disc = make_discriminator(n).to(device)
-    adv = MaskedAdversarialLoss()
-    opt1 = torch.optim.AdamW(model.stage1.parameters(), lr=5e-4, betas=(0.9, 0.9))
-    opt_d = torch.optim.AdamW(disc.parameters(), lr=5e-5, betas=(0.5, 0.9))
-    opt2 = torch.optim.AdamW(model.grader.parameters(), lr=5e-4, betas=(0.9, 0.9))
-    stage1 = torch.compile(model.stage1) if compile_ else model.stage1
-    grader = torch.compile(model.grader) if compile_ else model.grader
-    amp = dict(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-
-    def stage1_step(full: torch.Tensor, missing: torch.Tensor) -> None:
-        given = (~missing).float()[:, :, None, None]
-        with torch.autocast(**amp):
-            fake, _ = stage1(full * given, full)
-            loss, _ = weighted_psnr_loss(fake, full, missing, 20.0, 5.0)
-            cand = fake * (1 - given) + full * given
-            loss_d = adv.discriminator(last(disc(torch.cat([full, full], 1))).float(),
-                                       last(disc(torch.cat([cand.detach(), full], 1))).float(), missing)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        with torch.autocast(**amp):
-            loss = loss + 0.1 * adv.generator(last(disc(torch.cat([cand, full], 1))).float(), missing)
-        opt1.zero_grad(set_to_none=True)
-        loss.backward()
-        opt1.step()
-
-    def stage2_step(full: torch.Tensor, missing: torch.Tensor) -> None:
-        given = (~missing).float()[:, :, None, None]
-        with torch.no_grad(), torch.autocast(**amp):
-            levels = model.stage1.fsq.codes_to_levels(model.stage1.encode(full).float())
-        with torch.autocast(**amp):
-            loss = grading_loss(grader(full * given).float(), levels, cfg.fsq_levels)
-        opt2.zero_grad(set_to_none=True)
-        loss.backward()
-        opt2.step()
-
-    return stage1_step, stage2_step
+def make_trainers(preset: str, device: str, compile_: bool, workdir: Path) -> tuple[Trainer, Trainer]:
+    """The real training steps of codebrain-train, Stage I past the start of its adversarial phase."""
+    cfg = load_config(preset)
+    ctx = Distributed(device)
+    args = Namespace(stage="stage1", seed=0, output=workdir / "stage1", stage1=None)
+    stage1 = Trainer(args, cfg, ctx)
+    stage1.step = cfg.train.steps  # the slower phase, with the discriminator update
+    state = {k: v for k, v in stage1.model.state_dict().items() if k.startswith("stage1.")}
+    save_model_dir(args.output, state, cfg.model, 1, {"name": "benchmark"})
+    stage2 = Trainer(Namespace(stage="stage2", seed=0, output=workdir / "stage2", stage1=args.output), cfg, ctx)
+    for trainer in (stage1, stage2):
+        if compile_:
+            trainer.net = torch.compile(trainer.net)
+        trainer.trainable.train()
+    return stage1, stage2
 
 
-def time_step(step, full, missing, device, warmup: int, iters: int) -> tuple[float, float]:
+def time_step(trainer: Trainer, full, pattern, device, warmup: int, iters: int) -> tuple[float, float]:
     for _ in range(warmup):
-        step(full, missing)
+        trainer.train_step(full, full, pattern)
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
     for _ in range(iters):
-        step(full, missing)
+        trainer.train_step(full, full, pattern)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return (time.perf_counter() - start) / iters, peak_memory_gib(device)
@@ -91,31 +69,28 @@ def main() -> None:
     parser.add_argument("--preset", default="small")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    device = torch.device(args.device)
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
-    cfg = load_config(args.preset).model
-    model = CodeBrain(cfg).to(device)
+    with tempfile.TemporaryDirectory() as tmp:
+        stage1, stage2 = make_trainers(args.preset, args.device, args.compile, Path(tmp))
+    device, model = stage1.device, stage1.model
+    n = len(model.config.modalities)
     fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    model.to(memory_format=fmt)
-    n = len(cfg.modalities)
     full = torch.rand(args.batch_size, n, args.size, args.size, device=device).contiguous(memory_format=fmt)
-    missing = torch.zeros(args.batch_size, n, dtype=torch.bool, device=device)
-    missing[:, 0] = True
+    pattern = (True,) + (False,) * (n - 1)
     with FlopCounterMode(display=False) as counter:
         model.eval().complete(full[:1])
-    model.train()
-    stage1_step, stage2_step = make_steps(model, device, args.compile)
+    stage1.trainable.train()
     rows = []
-    for name, step in (("stage1", stage1_step), ("stage2", stage2_step)):
-        seconds, mem = time_step(step, full, missing, device, args.warmup, args.iters)
+    for name, trainer in (("stage1", stage1), ("stage2", stage2)):
+        seconds, mem = time_step(trainer, full, pattern, device, args.warmup, args.iters)
         rows.append({"stage": name, "s_per_step": round(seconds, 4),
                      "images_per_s": round(args.batch_size / seconds, 2), "peak_mem_gib": round(mem, 2)})
     result = {
