@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import platform
 import shlex
 import shutil
 import socket
@@ -312,10 +313,12 @@ class Trainer:
             "training": {
                 "config": self.cfg.to_dict(),
                 "data": str(self.args.data),
-                "command": shlex.join(sys.argv),
+                "command": shlex.join(["codebrain-train", *sys.argv[1:]]),
                 "seed": self.args.seed,
                 "step": self.step,
                 "device": str(self.device),
+                "accelerator": torch.cuda.get_device_name(self.device) if self.cuda else platform.processor() or "cpu",
+                "torch": torch.__version__,
                 "world_size": self.ctx.world,
                 "host": socket.gethostname(),
                 "wall_time_s": round(time.time() - self.started, 1),
@@ -330,7 +333,7 @@ class Trainer:
 
 def _log(output: Path, row: dict[str, float], writer) -> None:
     path = output / "log.csv"
-    fields = ["step", "lr", "loss", "psnr_missing", "loss_d", "loss_g", "code_accuracy", "code_perplexity",
+    fields = ["step", "elapsed_s", "lr", "loss", "psnr_missing", "loss_d", "loss_g", "code_accuracy", "code_perplexity",
               "codes_used_pct", "val_psnr_missing", "val_code_accuracy"]
     new = not path.exists()
     with open(path, "a", newline="") as f:
@@ -387,6 +390,7 @@ def _train(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> int:
                     disable=None if ctx.main else True)
     running: dict[str, list[float]] = {}
     batches = iter(loader)
+    deadline = trainer.started + 60 * args.time_limit if args.time_limit else float("inf")
     while trainer.step < tc.steps:
         full, view = trainer._batch_to_device(next(batches))
         pattern = random_pattern(np.random.default_rng([args.seed, trainer.step, 1]), n_mods)
@@ -394,9 +398,11 @@ def _train(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> int:
         trainer.step += 1
         for k, v in out.items():
             running.setdefault(k, []).append(v)
-        is_last = trainer.step == tc.steps
+        out_of_time = args.time_limit is not None and ctx.mean(float(time.time() > deadline)) > 0  # all ranks agree
+        is_last = trainer.step == tc.steps or out_of_time
         if trainer.step % tc.log_every == 0 or is_last:
-            row = {"step": trainer.step, "lr": trainer.sched.get_last_lr()[0]}
+            row = {"step": trainer.step, "elapsed_s": round(time.time() - trainer.started, 1),
+                   "lr": trainer.sched.get_last_lr()[0]}
             row.update({k: ctx.mean(float(np.mean(v))) for k, v in running.items()})
             if trainer.stage == 1:
                 row.update(trainer.code_usage())
@@ -415,6 +421,10 @@ def _train(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> int:
         if ctx.main and (trainer.step % tc.checkpoint_every == 0 or is_last):
             trainer.save_checkpoint()
         progress.update(1)
+        if out_of_time:
+            tqdm.write(f"codebrain-train: --time-limit reached at step {trainer.step} of {tc.steps}; "
+                       "the best validated model and a checkpoint are saved (--resume continues)")
+            break
     progress.close()
     if writer is not None:
         writer.close()
@@ -434,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, help="batch size per process (overrides the config)")
     parser.add_argument("--modalities", help="comma-separated modality list (overrides the config)")
     parser.add_argument("--workers", type=int, help="data loader workers per process")
+    parser.add_argument("--time-limit", type=float, metavar="MINUTES",
+                        help="end cleanly (validate, save, checkpoint) after this wall time, as under a "
+                             "cluster job's limit; the schedule keeps its configured length")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--cache-dir", type=Path, help="slice cache (default $CODEBRAIN_CACHE or ~/.cache/codebrain)")

@@ -1,49 +1,94 @@
 #!/usr/bin/env bash
-# Reproduce the bundled models (codebrain/weights/{brats,ixi}) from scratch on a CPU.
-#   scripts/train_bundled.sh [WORK_DIR] [SHARED_DATA]
-# Needs the real TCGA cases of ../shared/data/brats_style. Trains both models side by side,
-# one thread each (about 40 min on 2 cores), evaluates them and the baselines on the
-# held-out patient TCGA-DU-7294, and copies the models into codebrain/weights/.
+# Reproduce the bundled models (codebrain/weights/{brats,ixi}) from scratch.
+#   scripts/train_bundled.sh {all|data|train|evaluate|install} [WORK_DIR] [SHARED_DATA]
+# data: simulated subjects + the real TCGA cases of SHARED_DATA/brats_style (TCGA-FG-6692 trains,
+#       TCGA-DU-7294 is held out for testing); train: both models side by side; evaluate: the models
+#       and the two baselines on the held-out patient; install: copy into codebrain/weights/ and
+#       write the model cards.
+# Settings (environment, defaults in brackets): DEVICE [cpu] (cuda trains on the GPU), SIMS [40]
+# simulated subjects, REAL_REPEATS [20] copies of the training patient (about a third of the
+# BraTS-style slices), JOBS [2] simulation processes, STEPS1/STEPS2 steps per stage [the config's],
+# BATCH and WORKERS [the config's], TIME_LIMIT [none] minutes per stage (a guard: the run ends
+# cleanly with its best model), PYTHON [.venv/bin/python].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WORK=${1:-train-bundled}
-SHARED=${2:-../shared/data}
-BIN=$PWD/.venv/bin
+STEP=${1:-all}
+WORK=${2:-train-bundled}
+SHARED=${3:-../shared/data}
+PY=${PYTHON:-$PWD/.venv/bin/python}
+DEVICE=${DEVICE:-cpu}
+SIMS=${SIMS:-40}
+REAL_REPEATS=${REAL_REPEATS:-20}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 export CODEBRAIN_CACHE="$WORK/cache"
+SEED=2026
 
-# Data: 12 simulated subjects (all five contrasts, lesions in 60 %) and the real TCGA
-# patients; TCGA-FG-6692 trains (repeated 8x so real slices are about a third of the
-# BraTS-style set), TCGA-DU-7294 is held out for testing.
-[ -d "$WORK/sim/sim0012" ] || $BIN/codebrain-simulate --output "$WORK/sim" --subjects 12 --seed 2026 --lesions 0.6
-[ -d "$WORK/real" ] || $BIN/codebrain-prepare brats --input "$SHARED/brats_style" --output "$WORK/real" --val 0 --test 0.5
-mkdir -p "$WORK/brats" "$WORK/ixi"
-for d in "$WORK"/sim/sim*; do ln -sfn "$d" "$WORK/brats/$(basename "$d")"; ln -sfn "$d" "$WORK/ixi/$(basename "$d")"; done
-ln -sfn "$WORK/real/TCGA-DU-7294" "$WORK/brats/TCGA-DU-7294"
-ln -sfn "$WORK/real/TCGA-DU-7294" "$WORK/ixi/TCGA-DU-7294"
-ln -sfn "$WORK/real/TCGA-FG-6692" "$WORK/brats/TCGA-FG-6692"
-for i in 1 2 3 4 5 6 7; do ln -sfn "$WORK/real/TCGA-FG-6692" "$WORK/brats/TCGA-FG-6692-r$i"; done
-SIMS=$(cd "$WORK/sim" && ls -d sim* | sed 's/.*/"&"/' | paste -sd, -)
-REAL='"TCGA-FG-6692", "TCGA-FG-6692-r1", "TCGA-FG-6692-r2", "TCGA-FG-6692-r3", "TCGA-FG-6692-r4", "TCGA-FG-6692-r5", "TCGA-FG-6692-r6", "TCGA-FG-6692-r7"'
-printf '{"train": [%s, %s], "val": ["TCGA-FG-6692"], "test": ["TCGA-DU-7294"]}\n' "$SIMS" "$REAL" > "$WORK/brats/splits.json"
-TRAIN_IXI=$(cd "$WORK/sim" && ls -d sim* | head -n -1 | sed 's/.*/"&"/' | paste -sd, -)
-printf '{"train": [%s], "val": ["sim0012"], "test": ["TCGA-DU-7294"]}\n' "$TRAIN_IXI" > "$WORK/ixi/splits.json"
+quoted() { sed 's/.*/"&"/' | paste -sd, -; }
 
-train() {  # name
-    OMP_NUM_THREADS=1 $BIN/codebrain-train stage1 --config "bundled-$1" --data "$WORK/$1" \
-        --output "$WORK/runs/$1-stage1" --device cpu --seed 2026
-    OMP_NUM_THREADS=1 $BIN/codebrain-train stage2 --config "bundled-$1" --data "$WORK/$1" \
-        --stage1 "$WORK/runs/$1-stage1" --output "$WORK/runs/$1" --device cpu --seed 2026
+data() {
+    [ -d "$WORK/sim/sim$(printf %04d "$SIMS")" ] || \
+        $PY -m codebrain.data.simulate --output "$WORK/sim" --subjects "$SIMS" --seed $SEED --lesions 0.6 --jobs "${JOBS:-2}"
+    [ -d "$WORK/real" ] || \
+        $PY -m codebrain.data.prepare brats --input "$SHARED/brats_style" --output "$WORK/real" --val 0 --test 0.5
+    local name sims val real i
+    for name in brats ixi; do
+        mkdir -p "$WORK/$name"
+        for d in "$WORK"/sim/sim*; do ln -sfn "$d" "$WORK/$name/$(basename "$d")"; done
+        ln -sfn "$WORK/real/TCGA-DU-7294" "$WORK/$name/TCGA-DU-7294"
+    done
+    ln -sfn "$WORK/real/TCGA-FG-6692" "$WORK/brats/TCGA-FG-6692"
+    for i in $(seq 1 $((REAL_REPEATS - 1))); do ln -sfn "$WORK/real/TCGA-FG-6692" "$WORK/brats/TCGA-FG-6692-r$i"; done
+    # the last two simulated subjects choose the best model; the real patient TCGA-DU-7294 tests
+    sims=$(cd "$WORK/sim" && ls -d sim* | head -n -2 | quoted)
+    val=$(cd "$WORK/sim" && ls -d sim* | tail -n 2 | quoted)
+    real=$(cd "$WORK/brats" && ls -d TCGA-FG-6692* | quoted)
+    printf '{"train": [%s, %s], "val": [%s], "test": ["TCGA-DU-7294"]}\n' "$sims" "$real" "$val" > "$WORK/brats/splits.json"
+    printf '{"train": [%s], "val": [%s], "test": ["TCGA-DU-7294"]}\n' "$sims" "$val" > "$WORK/ixi/splits.json"
 }
-train brats & train ixi & wait
 
-for name in brats ixi; do
-    mods=$(python3 -c "import json; print(','.join(json.load(open('$WORK/runs/$name/model.json'))['modalities']))")
-    $BIN/codebrain-eval --model "$WORK/runs/$name" --data "$WORK/$name" --output "$WORK/eval-$name.json"
-    $BIN/codebrain-eval --baseline mean --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-mean.json"
-    $BIN/codebrain-eval --baseline quadratic --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-quadratic.json"
-    mkdir -p "codebrain/weights/$name"
-    cp "$WORK/runs/$name/model.safetensors" "$WORK/runs/$name/model.json" "codebrain/weights/$name/"
-done
-for name in brats ixi; do .venv/bin/python scripts/model_card.py "$name" "$WORK"; done
+train_one() {  # name
+    local opts=(--config "bundled-$1" --data "$WORK/$1" --device "$DEVICE" --seed $SEED)
+    [ -z "${BATCH:-}" ] || opts+=(--batch-size "$BATCH")
+    [ -z "${WORKERS:-}" ] || opts+=(--workers "$WORKERS")
+    [ -z "${TIME_LIMIT:-}" ] || opts+=(--time-limit "$TIME_LIMIT")
+    $PY -m codebrain.train stage1 "${opts[@]}" ${STEPS1:+--max-steps "$STEPS1"} --output "$WORK/runs/$1-stage1"
+    $PY -m codebrain.train stage2 "${opts[@]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" \
+        --output "$WORK/runs/$1"
+}
+
+train() {
+    # on a CPU one thread per model keeps the two runs from fighting over the cores
+    [ "$DEVICE" = cpu ] && export OMP_NUM_THREADS=1
+    local brats ixi
+    train_one brats > "$WORK/train-brats.log" 2>&1 & brats=$!
+    train_one ixi > "$WORK/train-ixi.log" 2>&1 & ixi=$!
+    wait $brats && wait $ixi || { tail -n 20 "$WORK"/train-*.log; exit 1; }
+}
+
+evaluate() {
+    local name mods
+    for name in brats ixi; do
+        mods=$($PY -c "import json; print(','.join(json.load(open('$WORK/runs/$name/model.json'))['modalities']))")
+        $PY -m codebrain.evaluate --model "$WORK/runs/$name" --data "$WORK/$name" --device "$DEVICE" \
+            --output "$WORK/eval-$name.json"
+        $PY -m codebrain.evaluate --baseline mean --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-mean.json"
+        $PY -m codebrain.evaluate --baseline quadratic --modalities "$mods" --data "$WORK/$name" \
+            --output "$WORK/eval-$name-quadratic.json"
+    done
+}
+
+install() {
+    local name
+    for name in brats ixi; do
+        mkdir -p "codebrain/weights/$name"
+        cp "$WORK/runs/$name/model.safetensors" "$WORK/runs/$name/model.json" "codebrain/weights/$name/"
+        $PY scripts/model_card.py "$name" "$WORK"
+    done
+}
+
+case "$STEP" in
+    all) data; train; evaluate; install ;;
+    data|train|evaluate|install) "$STEP" ;;
+    *) echo "usage: $0 {all|data|train|evaluate|install} [WORK_DIR] [SHARED_DATA]" >&2; exit 64 ;;
+esac

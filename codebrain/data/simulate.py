@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="probability that a subject has a lesion (default 0.5)")
     parser.add_argument("--resolution", type=int, choices=(1, 2), default=1,
                         help="anatomy grid in mm (default 1; 2 is 8x faster, for tests)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="subjects simulated in parallel processes (default 1; not with --bids)")
     parser.add_argument("--bids", action="store_true",
                         help="write a raw BIDS dataset (skull on, own grid per contrast)")
     parser.add_argument("--sessions", type=int, default=1,
@@ -224,6 +228,8 @@ def _main(args: argparse.Namespace) -> int:
         raise UserError("--subjects must be at least 1", EXIT_USAGE)
     if not 0.0 <= args.lesions <= 1.0 or not 0.0 <= args.missing <= 1.0:
         raise UserError("--lesions and --missing are probabilities in [0, 1]", EXIT_USAGE)
+    if args.jobs < 1:
+        raise UserError("--jobs must be at least 1", EXIT_USAGE)
     if args.sessions < 1:
         raise UserError("--sessions must be at least 1", EXIT_USAGE)
     if args.output.exists() and not args.output.is_dir():
@@ -236,11 +242,25 @@ def _main(args: argparse.Namespace) -> int:
                            sessions=args.sessions, missing_probability=args.missing)
         return 0
     args.output.mkdir(parents=True, exist_ok=True)
-    seeds = subject_seeds(args.seed, args.subjects)
-    for index, seed in enumerate(tqdm(seeds, desc="simulating", unit="subject", disable=None)):
-        subject = simulate_subject(seed, modalities, options)
-        write_training_subject(subject, args.output / f"sim{index + 1:04d}")
+    jobs = [(seed, modalities, options, args.output / f"sim{index + 1:04d}")
+            for index, seed in enumerate(subject_seeds(args.seed, args.subjects))]
+    progress = tqdm(total=len(jobs), desc="simulating", unit="subject", disable=None)
+    if args.jobs == 1:
+        for job in jobs:
+            _simulate_and_write(*job)
+            progress.update(1)
+    else:  # subjects are seeded alone; one thread per worker, so the bytes equal an OMP_NUM_THREADS=1 run
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            for future in as_completed([pool.submit(_simulate_and_write, *job) for job in jobs]):
+                future.result()
+                progress.update(1)
+    progress.close()
     return 0
+
+
+def _simulate_and_write(seed: int, modalities: tuple[str, ...], options: SimulationOptions, out: Path) -> None:
+    write_training_subject(simulate_subject(seed, modalities, options), out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,22 +79,32 @@ def build_slice_cache(
         return SliceCache(np.load(images_path, mmap_mode="r"), np.asarray(meta["present"], bool), meta["subjects"])
 
     chunks, present, names = [], [], []
+    read: dict[Path, tuple[np.ndarray, list[bool]]] = {}  # a subject listed twice (oversampling) is read once
     for subject in tqdm(subjects, desc="reading subjects", unit="subject", disable=None):
-        vols = load_subject(root / subject, modalities)
-        area = vols.mask.sum(axis=(0, 1))
-        keep = np.flatnonzero(area >= MIN_BRAIN_FRACTION * max(area.max(), 1))
-        shape = vols.mask.shape
-        stack = np.stack([vols.data.get(m, np.zeros(shape, np.float32)) for m in modalities])
-        slices = np.moveaxis(stack[:, :, :, keep], 3, 0)  # (n, C, X, Y)
-        chunks.append(pad_or_crop(slices, size).astype(np.float16))
-        present += [[m in vols.data for m in modalities]] * len(keep)
-        names += [subject] * len(keep)
+        folder = (root / subject).resolve()
+        if folder not in read:
+            read[folder] = _subject_slices(folder, modalities, size)
+        slices, row = read[folder]
+        chunks.append(slices)
+        present += [row] * len(slices)
+        names += [subject] * len(slices)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = images_path.with_name(f".part-{os.getpid()}-{images_path.name}")
     np.save(tmp, np.concatenate(chunks))
     tmp.replace(images_path)
     meta_path.write_text(json.dumps({"present": present, "subjects": names}))
     return SliceCache(np.load(images_path, mmap_mode="r"), np.asarray(present, bool), names)
+
+
+def _subject_slices(folder: Path, modalities: tuple[str, ...], size: int) -> tuple[np.ndarray, list[bool]]:
+    """(n, C, size, size) float16 axial slices holding enough brain, and which modalities exist."""
+    vols = load_subject(folder, modalities)
+    area = vols.mask.sum(axis=(0, 1))
+    keep = np.flatnonzero(area >= MIN_BRAIN_FRACTION * max(area.max(), 1))
+    shape = vols.mask.shape
+    stack = np.stack([vols.data.get(m, np.zeros(shape, np.float32)) for m in modalities])
+    slices = np.moveaxis(stack[:, :, :, keep], 3, 0)  # (n, C, X, Y)
+    return pad_or_crop(slices, size).astype(np.float16), [m in vols.data for m in modalities]
 
 
 def _augmentations(crop: int):
