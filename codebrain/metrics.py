@@ -22,3 +22,21 @@ def slice_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.T
         "ssim": 100.0 * _ssim(pred, target).view(-1),
         "mae": 1000.0 * (pred - target).abs().mean(dim=(1, 2, 3)),
     }
+
+
+def volume_metrics(pred, target, mask) -> dict[str, float]:
+    """Mean slice metrics over the axial slices holding brain, both volumes normalised by the training rule.
+
+    For comparing a synthesized volume with a real one on the same grid (a held-out contrast).
+    """
+    import numpy as np
+
+    from codebrain.data.volumes import normalise
+
+    mask = np.asarray(mask) > 0
+    keep = np.flatnonzero(mask.any(axis=(0, 1)))
+    if keep.size == 0:
+        raise ValueError("the mask is empty")
+    as_slices = [torch.from_numpy(np.moveaxis(normalise(np.asarray(v, np.float32), mask)[..., keep], 2, 0)[:, None])
+                 for v in (pred, target)]
+    return {k: round(float(v.mean()), 3) for k, v in slice_metrics(*as_slices).items()}

@@ -35,6 +35,7 @@ from codebrain.data.volumes import check_values
 
 REFERENCE_PRIORITY: tuple[str, ...] = ("T1w", "T1Gd", "FLAIR", "T2w", "PDw")
 MAX_REFERENCE_SPACING = 1.0  # mm
+MASK_REGISTRATION_SPACING = 2.0  # mm, the template's
 
 
 @dataclass
@@ -84,12 +85,11 @@ def bias_correct(image):
     return ants.n4_bias_field_correction(image, shrink_factor=4 if min(image.shape) >= 32 else 1)
 
 
-def reference_grid(image):
-    """The reference itself, or 1 mm isotropic where it is coarser."""
-    if max(image.spacing) <= MAX_REFERENCE_SPACING + 1e-3:
+def reference_grid(image, max_spacing: float = MAX_REFERENCE_SPACING):
+    """The reference itself, or isotropic ``max_spacing`` (the models' 1 mm) where it is coarser."""
+    if max(image.spacing) <= max_spacing + 1e-3:
         return image
-    spacing = tuple(min(s, MAX_REFERENCE_SPACING) for s in image.spacing)
-    spacing = (min(spacing),) * 3
+    spacing = (min(min(image.spacing), max_spacing),) * 3
     return _ants().resample_image(image, spacing, use_voxels=False, interp_type=4)  # B-spline
 
 
@@ -107,7 +107,12 @@ def brain_mask(reference, outprefix: str):
     ants = _ants()
     template = ants.image_read(str(TEMPLATE_DIR / "mni2009c_2mm_T1w.nii.gz"))
     template_mask = ants.image_read(str(TEMPLATE_DIR / "mni2009c_2mm_brain_mask.nii.gz"))
-    reg = ants.registration(fixed=reference, moving=template, type_of_transform="SyN", outprefix=outprefix,
+    # the template has 2 mm voxels: registering to a 2 mm copy of the reference loses nothing and is
+    # about 8x faster than to a 1 mm one; the transforms then apply to the full grid
+    fixed = reference
+    if min(reference.spacing) < MASK_REGISTRATION_SPACING:
+        fixed = ants.resample_image(reference, (MASK_REGISTRATION_SPACING,) * 3, use_voxels=False, interp_type=0)
+    reg = ants.registration(fixed=fixed, moving=template, type_of_transform="SyN", outprefix=outprefix,
                             reg_iterations=(40, 20, 0), aff_metric="mattes", syn_metric="mattes")
     warped = ants.apply_transforms(reference, template_mask, reg["fwdtransforms"], interpolator="linear")
     mask = ndimage.binary_fill_holes(warped.numpy() > 0.5)
@@ -122,7 +127,7 @@ def brain_mask(reference, outprefix: str):
 
 def preprocess(
     images: dict[str, nib.Nifti1Image], reference: str | None = None, workdir: str | Path | None = None,
-    threads: int | None = None, n4: bool = True,
+    threads: int | None = None, n4: bool = True, max_spacing: float = MAX_REFERENCE_SPACING,
 ) -> Preprocessed:
     """Bias-correct, co-register to the reference, skull-strip; outputs share the reference grid."""
     if threads:
@@ -137,13 +142,16 @@ def preprocess(
         check_values(img.get_fdata(dtype=np.float32), name)
         image = to_ants(img)
         corrected[name] = bias_correct(image) if n4 else image
-    fixed = reference_grid(corrected[ref_name])
+    fixed = reference_grid(corrected[ref_name], max_spacing)
     warped, transforms = {ref_name: fixed}, {ref_name: []}
     for name, image in corrected.items():
         if name != ref_name:
             warped[name], transforms[name] = coregister(image, fixed, f"{workdir}/{name}_to_{ref_name}_")
     mask = brain_mask(fixed, f"{workdir}/template_to_{ref_name}_")
-    m = mask.numpy() > 0
-    out = {name: to_nibabel(img.new_image_like(np.where(m, np.clip(img.numpy(), 0, None), 0).astype(np.float32)))
-           for name, img in warped.items()}
+    out = {name: to_nibabel(apply_mask(img, mask)) for name, img in warped.items()}
     return Preprocessed(ref_name, out, to_nibabel(mask), transforms, workdir)
+
+
+def apply_mask(image, mask):
+    """Zero outside the brain and clip the negative ringing of B-spline resampling."""
+    return image.new_image_like(np.where(mask.numpy() > 0, np.clip(image.numpy(), 0, None), 0).astype(np.float32))

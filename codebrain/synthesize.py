@@ -63,6 +63,18 @@ def choose_model(modalities: list[str]) -> str:
     raise UserError(f"no bundled model covers {', '.join(modalities)}; pass --model", EXIT_USAGE)
 
 
+def best_bundled_model(available: list[str]) -> str | None:
+    """For batch front ends: the bundled model that uses the most of ``available`` and still has
+    something to synthesize (``brats`` first on ties); None when none does."""
+    best, best_used = None, 0
+    for name in BUNDLED:
+        known = set(read_model_info(name)["modalities"])
+        used = len(known & set(available))
+        if used > best_used and known - set(available):
+            best, best_used = name, used
+    return best
+
+
 def _as_image(value: ImageLike, name: str) -> nib.Nifti1Image:
     if isinstance(value, tuple):
         array, affine = value

@@ -121,6 +121,7 @@ def write_bids_dataset(
             present = list(modalities) if index == 0 else _present_modalities(modalities, rng, missing_probability)
             for modality in present:
                 voxel, kind = ACQUISITIONS[modality]
+                voxel = tuple(max(v, float(options.resolution)) for v in voxel)  # never finer than the anatomy
                 data, affine = acquire(subject.images[modality], subject.affine, voxel, rng)
                 scale = 4000.0 / max(float(np.percentile(data, 99.9)), 1e-6)
                 name = _bids_name(label, session, modality)

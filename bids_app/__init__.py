@@ -1,0 +1,1 @@
+"""The CodeBrain BIDS-App: ``codebrain-bids BIDS_DIR OUTPUT_DIR participant|group``."""

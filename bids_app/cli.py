@@ -1,0 +1,207 @@
+"""``codebrain-bids``: complete the missing anatomical contrasts of a BIDS dataset (a BIDS-App).
+
+    codebrain-bids BIDS_DIR OUTPUT_DIR participant [--participant-label 01 02] [--nprocs 4]
+    codebrain-bids BIDS_DIR OUTPUT_DIR group
+
+Participant level: per subject and session, find the anatomical images with pybids,
+preprocess them with ANTs (N4, co-registration to a reference, skull stripping) on a
+nipype workflow, synthesize every contrast the model knows and the session lacks, and
+write BIDS Derivatives plus an HTML report per subject into OUTPUT_DIR. Group level: a
+cohort summary (TSV and HTML) of what was given and synthesized, with confidence.
+The input dataset is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from codebrain import __version__
+from codebrain.cli import UserError
+from codebrain.data.modalities import MODALITIES
+
+from bids_app import exit_codes as ec
+
+EPILOG = """exit codes: 0 success; 1 a workflow failed (see the crash file named); 16 BIDS validation
+failed; 17 unknown analysis level; 18 the filter file selected no image; 64 usage (bad option,
+unknown label, OUTPUT_DIR inside the raw dataset); 65 unusable data (not BIDS, corrupt, truncated
+or 4D NIfTI); 66 a named input does not exist; 73 OUTPUT_DIR or the work dir is not writable."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a malformed command line exits 64 (EX_USAGE) as the BIDS-Apps spec asks."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(ec.EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="codebrain-bids", description=__doc__.split("\n\n")[0],
+               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bids_dir", type=Path, help="the raw BIDS dataset (read only)")
+    p.add_argument("output_dir", type=Path, help="the derivative dataset to write, e.g. BIDS_DIR/derivatives/codebrain")
+    p.add_argument("analysis_level", help="participant or group")
+    p.add_argument("--version", action="version", version=f"codebrain-bids {__version__}")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sel = p.add_argument_group("selection")
+    sel.add_argument("--participant-label", "--participant_label", nargs="+", metavar="L",
+                     help="subjects to process, with or without sub- (default: all)")
+    sel.add_argument("--session-label", nargs="+", metavar="S", help="sessions to process, with or without ses-")
+    sel.add_argument("--bids-filter-file", type=Path, metavar="F.json",
+                     help='narrow the queries per modality: {"t1w": {"acquisition": "mprage"}, "flair": {...}}')
+    sel.add_argument("--skip-bids-validation", action="store_true", help="do not run the BIDS validator first")
+    mod = p.add_argument_group("model")
+    mod.add_argument("--model", help="model directory or bundled name (default: per session, the bundled model "
+                                     "that uses the most of its images)")
+    mod.add_argument("--reference", choices=MODALITIES,
+                     help="modality whose grid every output shares (default: first of T1w, T1Gd, FLAIR, T2w, PDw)")
+    mod.add_argument("--hold-out", nargs="+", choices=MODALITIES, default=[], metavar="MODALITY",
+                     help="preprocess these but hide them from the model, then compare the synthesized ones with "
+                          "them in the report (a check of the model on your own data)")
+    mod.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    mod.add_argument("--max-spacing", type=float, default=1.0, metavar="MM",
+                     help="resample a coarser reference to this isotropic spacing (default 1, as the models were "
+                          "trained)")
+    mod.add_argument("--no-n4", action="store_true", help="skip N4 bias correction (already corrected inputs)")
+    run = p.add_argument_group("execution")
+    run.add_argument("--work-dir", "-w", type=Path, default=Path("work"),
+                     help="nipype work dir: keeps intermediate results so a rerun resumes (default ./work)")
+    run.add_argument("--clean-workdir", action="store_true", help="delete the work dir after a successful run")
+    run.add_argument("--nprocs", "--n-cpus", type=int, default=os.cpu_count() or 1,
+                     help="processes for nipype MultiProc (default: all cores)")
+    run.add_argument("--omp-nthreads", type=int, help="threads per node (default: nprocs, at most 8)")
+    run.add_argument("--plugin", default=None,
+                     help="nipype plugin: Linear, MultiProc (default when --nprocs > 1), SLURM, SGE, ...")
+    run.add_argument("--plugin-args", type=json.loads, default={}, metavar="JSON",
+                     help='plugin arguments, e.g. \'{"sbatch_args": "-p short --mem=8G"}\' for SLURM')
+    return p
+
+
+def check_output_dir(bids_dir: Path, output_dir: Path) -> None:
+    bids, out = bids_dir.resolve(), output_dir.resolve()
+    if out == bids or (out.is_relative_to(bids) and not out.is_relative_to(bids / "derivatives")):
+        raise UserError(f"OUTPUT_DIR {output_dir} is inside the raw dataset but not under derivatives/; "
+                        f"use e.g. {bids_dir / 'derivatives' / 'codebrain'}", ec.EXIT_USAGE)
+    writable_dir(output_dir, "OUTPUT_DIR")
+
+
+def writable_dir(path: Path, what: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{what} {path} cannot be created: {err.strerror}", ec.EXIT_CANTCREAT) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path} is not writable", ec.EXIT_CANTCREAT)
+
+
+def participant(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bids_app.derivatives import write_dataset_description
+    from bids_app.planning import check_inputs, is_done, model_modalities, plan_session
+    from bids_app.provenance import write_run_log
+    from bids_app.query import collect, load_filters, open_layout
+    from bids_app.workflow import Options, Plan, init_codebrain_wf
+
+    if args.model:
+        model_modalities(args.model)  # fail now on a bad --model
+    layout = open_layout(args.bids_dir)
+    sessions = collect(layout, args.participant_label, args.session_label, load_filters(args.bids_filter_file))
+    plans: list[Plan] = []
+    for entry in sessions:
+        outcome = plan_session(entry, args.model, args.reference, args.hold_out)
+        if isinstance(outcome, str):
+            tqdm.write(f"codebrain-bids: skipping {outcome}")
+        else:
+            plans.append(outcome)
+    subjects = {p.subject for p in plans}
+    done = {s for s in subjects if all(is_done(p, args.output_dir) for p in plans if p.subject == s)}
+    for s in sorted(done):
+        tqdm.write(f"codebrain-bids: sub-{s} is already finished in {args.output_dir} (delete its report to redo it)")
+    plans = [p for p in plans if p.subject not in done]
+    write_dataset_description(args.output_dir, args.bids_dir)
+    if not plans:
+        tqdm.write("codebrain-bids: nothing to do")
+        return ec.EXIT_OK
+    check_inputs(plans)
+    writable_dir(args.work_dir, "--work-dir")
+    nprocs = max(1, args.nprocs)
+    omp = args.omp_nthreads or min(nprocs, 8)
+    opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, args.device, args.max_spacing,
+                   not args.no_n4)
+    wf = init_codebrain_wf(plans, opts, args.work_dir.resolve())
+    plugin = args.plugin or ("MultiProc" if nprocs > 1 else "Linear")
+    plugin_args = dict(args.plugin_args)
+    if plugin == "MultiProc":
+        plugin_args.setdefault("n_procs", nprocs)
+    log = write_run_log(args, plans, plugin, plugin_args)
+    wf.config["execution"].update({"crashdump_dir": str(args.output_dir.resolve() / "logs"),
+                                   "crashfile_format": "txt", "stop_on_first_crash": False,
+                                   "remove_unnecessary_outputs": True})
+    started = time.time()
+    tqdm.write(f"codebrain-bids: {len(plans)} session(s) of {len(subjects - done)} subject(s), plugin {plugin}; "
+               f"log {log}")
+    try:
+        wf.run(plugin=plugin, plugin_args=plugin_args)
+    except RuntimeError as err:  # nipype: some nodes failed; their crash files are in logs/
+        crashes = sorted((args.output_dir / "logs").glob("crash-*"))
+        raise UserError(f"the workflow failed ({str(err).splitlines()[0]}); crash files: "
+                        f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}",
+                        ec.EXIT_FAILURE) from None
+    if args.clean_workdir:
+        shutil.rmtree(args.work_dir / "codebrain_wf", ignore_errors=True)
+    tqdm.write(f"codebrain-bids: done in {time.time() - started:.0f} s; reports: "
+               + ", ".join(f"sub-{s}.html" for s in sorted(subjects - done)))
+    return ec.EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.analysis_level not in ("participant", "group"):
+        raise UserError(f"analysis level must be participant or group, not {args.analysis_level!r}",
+                        ec.EXIT_ANALYSIS_LEVEL)
+    if not args.bids_dir.is_dir():
+        raise UserError(f"BIDS_DIR {args.bids_dir} does not exist or is not a folder", ec.EXIT_NOINPUT)
+    if args.nprocs < 1 or (args.omp_nthreads is not None and args.omp_nthreads < 1):
+        raise UserError("--nprocs and --omp-nthreads must be at least 1", ec.EXIT_USAGE)
+    check_output_dir(args.bids_dir, args.output_dir)
+    if args.analysis_level == "group":
+        from bids_app.group import write_group_summary
+
+        write_group_summary(args.output_dir)
+        return ec.EXIT_OK
+    if not args.skip_bids_validation:
+        from bids_app.validation import validate
+
+        validate(args.bids_dir)
+    return participant(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except UserError as err:
+        if args.debug:
+            raise
+        code = ec.EXIT_USAGE if err.code == 2 else err.code  # codebrain's usage code is argparse's 2
+        print(f"codebrain-bids: error: {err}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        print("codebrain-bids: interrupted; rerun the same command to resume from the work dir", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence for users
+        if args.debug:
+            raise
+        print(f"codebrain-bids: error: {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
+        return ec.EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Which anatomical images of a BIDS dataset feed CodeBrain: pybids queries, labels, filters.
+
+A modality is a pybids query (``T1Gd`` is a ``T1w`` with any ``ce-`` label, ``T1w`` one
+without). A site narrows the queries with an fMRIPrep-style filter file, one entry per
+modality in lower case: ``{"t1w": {"acquisition": "mprage"}, "flair": {"run": 2}}``.
+
+When a session has several images of one modality, one is used, by this rule: the finest
+grid (smallest voxel volume) first, then the highest ``run``, then the file name. That
+keeps a high-resolution 3D acquisition over a thick-slice 2D one, and a repeat (run-2)
+over the run it replaced.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from codebrain.cli import UserError
+from codebrain.data.modalities import MODALITIES
+
+from bids_app.exit_codes import EXIT_DATA, EXIT_NOINPUT, EXIT_NOTHING_SELECTED, EXIT_USAGE
+
+# pybids entity queries per modality (the suffix, and the ce- entity: pybids calls it ceagent)
+QUERIES: dict[str, dict] = {
+    "T1w": {"suffix": "T1w", "ceagent": None},
+    "T1Gd": {"suffix": "T1w", "ceagent": "ANY"},
+    "T2w": {"suffix": "T2w"},
+    "PDw": {"suffix": "PDw"},
+    "FLAIR": {"suffix": "FLAIR"},
+}
+
+
+@dataclass
+class Session:
+    """One subject (and session) with the image chosen per modality, and what was passed over."""
+
+    subject: str
+    session: str | None
+    images: dict[str, Path] = field(default_factory=dict)
+    skipped: dict[str, list[Path]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"sub-{self.subject}" + (f"_ses-{self.session}" if self.session else "")
+
+
+def strip_prefix(labels: list[str] | None, prefix: str) -> list[str] | None:
+    """Labels may be given with or without ``sub-`` / ``ses-``."""
+    if not labels:
+        return None
+    return [label[len(prefix):] if label.startswith(prefix) else label for label in labels]
+
+
+def load_filters(path: Path | None) -> dict[str, dict]:
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UserError(f"--bids-filter-file {path} does not exist", EXIT_NOINPUT) from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"--bids-filter-file {path} is not valid JSON ({err.msg}, line {err.lineno})",
+                        EXIT_USAGE) from None
+    names = {m.lower(): m for m in MODALITIES}
+    if not isinstance(raw, dict) or any(not isinstance(v, dict) for v in raw.values()):
+        raise UserError(f"--bids-filter-file {path}: expected {{\"t1w\": {{...}}, ...}}", EXIT_USAGE)
+    unknown = [k for k in raw if k.lower() not in names]
+    if unknown:
+        raise UserError(f"--bids-filter-file {path}: unknown modality {unknown[0]!r} "
+                        f"(use {', '.join(sorted(names))})", EXIT_USAGE)
+    return {names[k.lower()]: v for k, v in raw.items()}
+
+
+def open_layout(bids_dir: Path):
+    """A pybids layout of the raw dataset; it never writes into the dataset (no database file)."""
+    from bids import BIDSLayout
+
+    if not bids_dir.is_dir():
+        raise UserError(f"BIDS_DIR {bids_dir} does not exist or is not a folder", EXIT_NOINPUT)
+    if not (bids_dir / "dataset_description.json").is_file():
+        raise UserError(f"{bids_dir} is not a BIDS dataset (no dataset_description.json)", EXIT_DATA)
+    try:
+        return BIDSLayout(str(bids_dir), validate=False, derivatives=False)
+    except Exception as err:  # pybids raises several types for malformed datasets
+        raise UserError(f"{bids_dir} is not a readable BIDS dataset: {err}", EXIT_DATA) from None
+
+
+def _voxel_volume(path: Path) -> float:
+    try:
+        return float(np.prod(nib.load(str(path)).header.get_zooms()[:3]))
+    except Exception:  # an unreadable file is reported when the workflow reads it
+        return float("inf")
+
+
+def pick(files: list) -> tuple[Path, list[Path]]:
+    """The documented rule: finest grid, then highest run, then name. Returns (chosen, passed over)."""
+    ranked = sorted(files, key=lambda f: (_voxel_volume(Path(f.path)), -int(f.entities.get("run", 0) or 0), f.path))
+    return Path(ranked[0].path), [Path(f.path) for f in ranked[1:]]
+
+
+def collect(layout, participant_labels: list[str] | None, session_labels: list[str] | None,
+            filters: dict[str, dict], modalities: tuple[str, ...] = MODALITIES) -> list[Session]:
+    """Every selected subject/session with its images; unknown labels are usage errors."""
+    from bids.layout import Query
+
+    subjects = sorted(layout.get_subjects())
+    if not subjects:
+        raise UserError(f"{layout.root} holds no sub-* folders", EXIT_DATA)
+    wanted = strip_prefix(participant_labels, "sub-") or subjects
+    unknown = [s for s in wanted if s not in subjects]
+    if unknown:
+        raise UserError(f"participant label {unknown[0]!r} is not in the dataset (it has {', '.join(subjects)})",
+                        EXIT_USAGE)
+    sessions_wanted = strip_prefix(session_labels, "ses-")
+    if sessions_wanted:
+        known = set(layout.get_sessions())
+        missing = [s for s in sessions_wanted if s not in known]
+        if missing:
+            raise UserError(f"session label {missing[0]!r} is not in the dataset", EXIT_USAGE)
+    out = []
+    for subject in wanted:
+        sessions = layout.get_sessions(subject=subject) or [None]
+        for session in sessions:
+            if sessions_wanted and session not in sessions_wanted:
+                continue
+            entry = Session(subject, session)
+            for modality in modalities:
+                query = dict(QUERIES[modality])
+                if query.get("ceagent") == "ANY":
+                    query["ceagent"] = Query.ANY
+                elif "ceagent" in query:
+                    query["ceagent"] = Query.NONE
+                query.update(filters.get(modality, {}))
+                files = layout.get(subject=subject, session=session or Query.NONE, datatype="anat",
+                                   extension=[".nii", ".nii.gz"], invalid_filters="allow", **query)
+                if files:
+                    entry.images[modality], entry.skipped[modality] = pick(files)
+            out.append(entry)
+    if filters and not any(s.images for s in out):
+        raise UserError("the --bids-filter-file selected no image", EXIT_NOTHING_SELECTED)
+    return out

@@ -1,0 +1,88 @@
+"""Write one session's results into the derivative dataset and record what was written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from codebrain.data.volumes import save_nifti
+from codebrain.metrics import volume_metrics
+
+from bids_app.derivatives import (bids_uri, confidence_sidecar, copy_atomic, image_name, mask_name, session_dir,
+                                  synth_sidecar, transform_name, write_json)
+
+
+def _save(src: str, dst: Path, dtype=np.float32) -> None:
+    img = nib.load(src)
+    save_nifti(np.asarray(img.get_fdata(dtype=np.float32)), img.affine, dst, dtype)
+
+
+def write_session(session: dict, modalities: list[str], preproc_files: list[str], synthesized: list[str],
+                  synth_files: list[str], confidence_files: list[str], mask_file: str, transforms: list[str],
+                  model: dict) -> dict:
+    """Everything under ``sub-<l>/[ses-<s>/]anat``; returns a record for the report and the group level."""
+    bids_dir, out_root = Path(session["bids_dir"]), Path(session["output_dir"])
+    subject, ses, reference = session["subject"], session.get("session"), session["reference"]
+    held_out = session.get("held_out", [])
+    sources = {m: bids_uri(bids_dir, Path(p)) for m, p in session["sources"].items()}
+    ce = session.get("ce", {})
+    anat = session_dir(out_root, subject, ses)
+    anat.mkdir(parents=True, exist_ok=True)
+
+    def rel(path: Path) -> str:
+        return path.relative_to(out_root).as_posix()
+
+    files: dict[str, dict[str, str]] = {"preproc": {}, "synth": {}, "confidence": {}, "transform": {}}
+
+    for modality, src in zip(modalities, preproc_files):
+        dst = anat / image_name(subject, ses, modality, "preproc", ce.get(modality))
+        _save(src, dst)
+        write_json(dst.with_name(dst.name.replace(".nii.gz", ".json")), {
+            "Description": f"N4 bias-corrected, rigidly co-registered to the {reference} image, on its grid, "
+                           "skull-stripped" + (" (the reference itself)" if modality == reference else ""),
+            "Sources": [sources[modality]], "SkullStripped": True,
+            "HeldOut": modality in held_out,
+        })
+        files["preproc"][modality] = rel(dst)
+    mask = anat / mask_name(subject, ses)
+    _save(mask_file, mask, np.uint8)
+    write_json(mask.with_name(mask.name.replace(".nii.gz", ".json")), {
+        "Type": "Brain", "Sources": [sources[reference]],
+        "Description": "MNI152 2009c brain mask warped to the reference through an ANTs SyN registration",
+    })
+    files["mask"] = rel(mask)
+    for modality, src in zip([m for m in modalities if m != reference], transforms):
+        dst = anat / transform_name(subject, ses, modality, reference)
+        copy_atomic(Path(src), dst)
+        files["transform"][modality] = rel(dst)
+    given = {m: sources[m] for m in modalities if m not in held_out}
+    for modality, synth, conf in zip(synthesized, synth_files, confidence_files):
+        synth_dst = anat / image_name(subject, ses, modality, "synth")
+        conf_dst = anat / image_name(subject, ses, modality, "confidence")
+        _save(synth, synth_dst)
+        _save(conf, conf_dst)
+        write_json(synth_dst.with_name(synth_dst.name.replace(".nii.gz", ".json")),
+                   synth_sidecar(model, given, reference, conf_dst.name))
+        write_json(conf_dst.with_name(conf_dst.name.replace(".nii.gz", ".json")), confidence_sidecar(rel(synth_dst)))
+        files["synth"][modality] = rel(synth_dst)
+        files["confidence"][modality] = rel(conf_dst)
+
+    mask_data = nib.load(mask_file).get_fdata() > 0
+    confidence = {m: round(float(nib.load(c).get_fdata()[mask_data].mean()), 4)
+                  for m, c in zip(synthesized, confidence_files)}
+    comparison = {}
+    for modality in held_out:
+        if modality in synthesized:
+            real = preproc_files[modalities.index(modality)]
+            synth = synth_files[synthesized.index(modality)]
+            comparison[modality] = volume_metrics(nib.load(synth).get_fdata(), nib.load(real).get_fdata(), mask_data)
+    return {
+        "subject": subject, "session": ses, "reference": reference,
+        "given": list(given), "held_out": held_out, "synthesized": synthesized,
+        "sources": session["sources"], "files": files, "output_dir": str(out_root),
+        "model": {"name": model["name"], "sha256": model["sha256"], "path": model.get("path")},
+        "mean_confidence": confidence, "held_out_metrics": comparison,
+        "warnings": model.get("warnings", []),
+    }

@@ -1,0 +1,39 @@
+"""Run the BIDS validator (``bids-validator-deno``) on the input, as BIDS-Apps do before any work."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from codebrain.cli import UserError
+
+from bids_app.exit_codes import EXIT_VALIDATION
+
+
+def validator() -> str:
+    found = shutil.which("bids-validator-deno") or shutil.which("bids-validator-deno", path=str(Path(sys.executable).parent))
+    if not found:
+        raise UserError("the BIDS validator (pip install bids-validator-deno) is not installed; "
+                        "install it or pass --skip-bids-validation", EXIT_VALIDATION)
+    return found
+
+
+def validate(bids_dir: Path) -> list[dict]:
+    """The validator's errors (warnings are ignored); a dataset with errors stops the run with exit 16."""
+    proc = subprocess.run([validator(), "--format", "json", "--ignoreWarnings", str(bids_dir)],
+                          capture_output=True, text=True, check=False)
+    try:
+        issues = json.loads(proc.stdout)["issues"]["issues"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise UserError(f"the BIDS validator failed to run: {(proc.stderr or proc.stdout).strip()[:200]}",
+                        EXIT_VALIDATION) from None
+    errors = [i for i in issues if i.get("severity") == "error"]
+    if errors:
+        first = errors[0]
+        raise UserError(f"BIDS validation failed with {len(errors)} error(s), first: {first.get('code')} "
+                        f"at {first.get('location', '?')} (fix the dataset or pass --skip-bids-validation)",
+                        EXIT_VALIDATION)
+    return errors
