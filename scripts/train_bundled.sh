@@ -5,9 +5,10 @@
 #       TCGA-DU-7294 is held out for testing); train: both models side by side; evaluate: the models
 #       and the two baselines on the held-out patient; install: copy into codebrain/weights/ and
 #       write the model cards.
-# Settings (environment, defaults in brackets): DEVICE [cpu] (cuda trains on the GPU), SIMS [40]
-# simulated subjects, REAL_REPEATS [20] copies of the training patient (about a third of the
-# BraTS-style slices), JOBS [2] simulation processes, STEPS1/STEPS2 steps per stage [the config's],
+# Settings (environment, defaults in brackets; the defaults reproduce the shipped models): DEVICE [cpu]
+# (cuda trains on the GPU), SIMS [12] simulated subjects, REAL_REPEATS [8] copies of the training
+# patient (about a third of the BraTS-style slices), VAL [real] (or sims: see data()), JOBS [1]
+# simulation processes, STEPS1/STEPS2 steps per stage [the config's],
 # BATCH and WORKERS [the config's], TIME_LIMIT [none] minutes per stage (a guard: the run ends
 # cleanly with its best model), PYTHON [.venv/bin/python].
 set -euo pipefail
@@ -17,8 +18,8 @@ WORK=${2:-train-bundled}
 SHARED=${3:-../shared/data}
 PY=${PYTHON:-$PWD/.venv/bin/python}
 DEVICE=${DEVICE:-cpu}
-SIMS=${SIMS:-40}
-REAL_REPEATS=${REAL_REPEATS:-20}
+SIMS=${SIMS:-12}
+REAL_REPEATS=${REAL_REPEATS:-8}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 export CODEBRAIN_CACHE="$WORK/cache"
@@ -28,7 +29,7 @@ quoted() { sed 's/.*/"&"/' | paste -sd, -; }
 
 data() {
     [ -d "$WORK/sim/sim$(printf %04d "$SIMS")" ] || \
-        $PY -m codebrain.data.simulate --output "$WORK/sim" --subjects "$SIMS" --seed $SEED --lesions 0.6 --jobs "${JOBS:-2}"
+        $PY -m codebrain.data.simulate --output "$WORK/sim" --subjects "$SIMS" --seed $SEED --lesions 0.6 --jobs "${JOBS:-1}"
     [ -d "$WORK/real" ] || \
         $PY -m codebrain.data.prepare brats --input "$SHARED/brats_style" --output "$WORK/real" --val 0 --test 0.5
     local name sims val real i
@@ -39,11 +40,19 @@ data() {
     done
     ln -sfn "$WORK/real/TCGA-FG-6692" "$WORK/brats/TCGA-FG-6692"
     for i in $(seq 1 $((REAL_REPEATS - 1))); do ln -sfn "$WORK/real/TCGA-FG-6692" "$WORK/brats/TCGA-FG-6692-r$i"; done
-    # the last two simulated subjects choose the best model; the real patient TCGA-DU-7294 tests
-    sims=$(cd "$WORK/sim" && ls -d sim* | head -n -2 | quoted)
-    val=$(cd "$WORK/sim" && ls -d sim* | tail -n 2 | quoted)
+    # the real patient TCGA-DU-7294 tests; VAL=real picks the best brats model on the training patient
+    # (the shipped recipe), VAL=sims on the last two simulated subjects, held out of training
+    local all held
+    all=$(cd "$WORK/sim" && ls -d sim*)
+    held=$(echo "$all" | tail -n "$([ "${VAL:-real}" = sims ] && echo 2 || echo 1)")
+    sims=$(echo "$all" | grep -vxF "$held" | quoted)
+    val=$(echo "$held" | quoted)
     real=$(cd "$WORK/brats" && ls -d TCGA-FG-6692* | quoted)
-    printf '{"train": [%s, %s], "val": [%s], "test": ["TCGA-DU-7294"]}\n' "$sims" "$real" "$val" > "$WORK/brats/splits.json"
+    if [ "${VAL:-real}" = sims ]; then
+        printf '{"train": [%s, %s], "val": [%s], "test": ["TCGA-DU-7294"]}\n' "$sims" "$real" "$val"
+    else
+        printf '{"train": [%s, %s], "val": ["TCGA-FG-6692"], "test": ["TCGA-DU-7294"]}\n' "$(echo "$all" | quoted)" "$real"
+    fi > "$WORK/brats/splits.json"
     printf '{"train": [%s], "val": [%s], "test": ["TCGA-DU-7294"]}\n' "$sims" "$val" > "$WORK/ixi/splits.json"
 }
 
