@@ -49,6 +49,7 @@ def build_parser() -> Parser:
     p.add_argument("analysis_level", help="participant or group")
     p.add_argument("--version", action="version", version=f"codebrain-bids {__version__}")
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    p.add_argument("--verbose", "-v", action="store_true", help="show nipype's log of every node")
     sel = p.add_argument_group("selection")
     sel.add_argument("--participant-label", "--participant_label", nargs="+", metavar="L",
                      help="subjects to process, with or without sub- (default: all)")
@@ -100,6 +101,15 @@ def writable_dir(path: Path, what: str) -> None:
         raise UserError(f"{what} {path} is not writable", ec.EXIT_CANTCREAT)
 
 
+def quiet_nipype(verbose: bool) -> None:
+    """nipype logs every node at INFO; users get a progress bar instead unless --verbose."""
+    from nipype import config, logging
+
+    config.set("logging", "workflow_level", "INFO" if verbose else "WARNING")
+    config.set("logging", "interface_level", "INFO" if verbose else "WARNING")
+    logging.update_logging(config)
+
+
 def participant(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -147,6 +157,10 @@ def participant(args: argparse.Namespace) -> int:
     started = time.time()
     tqdm.write(f"codebrain-bids: {len(plans)} session(s) of {len(subjects - done)} subject(s), plugin {plugin}; "
                f"log {log}")
+    quiet_nipype(args.verbose)
+    progress = tqdm(total=len(wf._get_all_nodes()), desc="codebrain-bids", unit="node", disable=None)
+    if plugin in ("Linear", "MultiProc"):  # the cluster plugins run nodes elsewhere and take no callback
+        plugin_args["status_callback"] = lambda node, status: progress.update(status == "end")
     try:
         wf.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError as err:  # nipype: some nodes failed; their crash files are in logs/
@@ -154,6 +168,8 @@ def participant(args: argparse.Namespace) -> int:
         raise UserError(f"the workflow failed ({str(err).splitlines()[0]}); crash files: "
                         f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}",
                         ec.EXIT_FAILURE) from None
+    finally:
+        progress.close()
     if args.clean_workdir:
         shutil.rmtree(args.work_dir / "codebrain_wf", ignore_errors=True)
     tqdm.write(f"codebrain-bids: done in {time.time() - started:.0f} s; reports: "

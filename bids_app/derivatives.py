@@ -99,9 +99,24 @@ def write_dataset_description(output_dir: Path, bids_dir: Path) -> None:
         "SourceDatasets": [{"URL": link}],
         "DatasetLinks": {"raw": link},
     })
-    ignore = output_dir / ".bidsignore"
-    if not ignore.exists():  # the report, its figures and the logs are not BIDS files
-        ignore.write_text("*.html\nlogs/\nsub-*/figures/\ngroup_*\n")
+    # the reports, figures, logs and ANTs transforms have no place in the BIDS schema
+    write_text(output_dir / ".bidsignore", "*.html\nlogs/\nsub-*/figures\n*_xfm.mat\ngroup_summary.*\n")
+    if not (output_dir / "README").exists():
+        write_text(output_dir / "README", README)
+
+
+README = """CodeBrain derivatives
+====================
+
+Missing MRI contrasts synthesized by CodeBrain (https://arxiv.org/abs/2501.18328) with
+codebrain-bids. Per subject and session, in the space of the reference input image:
+desc-synth (synthesized contrast), desc-confidence (its confidence map, 0-1), desc-preproc
+(the bias-corrected, co-registered, skull-stripped inputs), desc-brain_mask, and the ANTs
+rigid transforms (*_xfm.mat). sub-<label>.html is the visual report of each subject;
+logs/ records every run's options and software versions.
+
+Synthesized images are predictions, not measurements.
+"""
 
 
 def synth_sidecar(model: dict, inputs: dict[str, str], reference: str, confidence_name: str) -> dict:
@@ -122,6 +137,7 @@ def synth_sidecar(model: dict, inputs: dict[str, str], reference: str, confidenc
 
 def confidence_sidecar(synth_name: str) -> dict:
     return {
+        "SkullStripped": True,
         "Description": "Confidence of the synthesized image: the grader's probability of its chosen code, "
                        "per 8x8-voxel region of each slice, in [0, 1]. Low values flag regions whose "
                        "synthesis is least trustworthy (e.g. lesions unlike the training data).",

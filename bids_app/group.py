@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from codebrain.cli import UserError
+from codebrain.data.modalities import MODALITIES
 
 from bids_app.derivatives import write_text
 from bids_app.exit_codes import EXIT_NOINPUT
@@ -32,7 +33,9 @@ def _rows(output_dir: Path) -> list[dict[str, str]]:
         preproc = sidecar.with_name(sidecar.name.replace("desc-synth", "desc-preproc"))
         if preproc.exists() and json.loads(preproc.read_text()).get("HeldOut"):
             row["psnr"].append(f"{modality}:{_held_out_psnr(sidecar, preproc):.2f}")
-    return [{"participant_id": sub, "session_id": ses, "given": "+".join(r["given"]), "synthesized": "+".join(r["synth"]),
+    order = {m: i for i, m in enumerate(MODALITIES)}
+    return [{"participant_id": sub, "session_id": ses, "given": "+".join(r["given"]),
+             "synthesized": "+".join(sorted(r["synth"], key=order.get)),
              "reference": r["reference"], "model": r["model"], "mean_confidence": " ".join(r["conf"]),
              "held_out_psnr": " ".join(r["psnr"]) or "n/a"} for (sub, ses), r in sorted(by_session.items())]
 

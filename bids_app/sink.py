@@ -42,14 +42,14 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
         write_json(dst.with_name(dst.name.replace(".nii.gz", ".json")), {
             "Description": f"N4 bias-corrected, rigidly co-registered to the {reference} image, on its grid, "
                            "skull-stripped" + (" (the reference itself)" if modality == reference else ""),
-            "Sources": [sources[modality]], "SkullStripped": True,
+            "Sources": [sources[modality]], "SkullStripped": True, "SpatialReference": sources[reference],
             "HeldOut": modality in held_out,
         })
         files["preproc"][modality] = rel(dst)
     mask = anat / mask_name(subject, ses)
     _save(mask_file, mask, np.uint8)
     write_json(mask.with_name(mask.name.replace(".nii.gz", ".json")), {
-        "Type": "Brain", "Sources": [sources[reference]],
+        "Type": "Brain", "Sources": [sources[reference]], "SpatialReference": sources[reference],
         "Description": "MNI152 2009c brain mask warped to the reference through an ANTs SyN registration",
     })
     files["mask"] = rel(mask)
@@ -64,8 +64,9 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
         _save(synth, synth_dst)
         _save(conf, conf_dst)
         write_json(synth_dst.with_name(synth_dst.name.replace(".nii.gz", ".json")),
-                   synth_sidecar(model, given, reference, conf_dst.name))
-        write_json(conf_dst.with_name(conf_dst.name.replace(".nii.gz", ".json")), confidence_sidecar(rel(synth_dst)))
+                   synth_sidecar(model, given, reference, conf_dst.name) | {"SpatialReference": sources[reference]})
+        write_json(conf_dst.with_name(conf_dst.name.replace(".nii.gz", ".json")),
+                   confidence_sidecar(rel(synth_dst)) | {"SpatialReference": sources[reference]})
         files["synth"][modality] = rel(synth_dst)
         files["confidence"][modality] = rel(conf_dst)
 

@@ -59,7 +59,8 @@ def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
     session = {"subject": plan.subject, "session": plan.session, "reference": plan.reference,
                "held_out": plan.held_out, "ce": plan.ce, "sources": {m: str(p) for m, p in plan.images.items()},
                "bids_dir": str(opts.bids_dir), "output_dir": str(opts.output_dir)}
-    sink = pe.Node(WriteDerivatives(session=session, modalities=order), name="derivatives")
+    # the nodes that write into OUTPUT_DIR always run, so deleted outputs come back on a rerun
+    sink = pe.Node(WriteDerivatives(session=session, modalities=order), name="derivatives", overwrite=True)
     wf.connect([
         (n4[plan.reference], grid, [("out_file", "in_file")]),
         (grid, mask, [("out_file", "in_file")]),
@@ -95,7 +96,8 @@ def init_codebrain_wf(plans: list[Plan], opts: Options, work_dir: Path) -> pe.Wo
     for subject, sessions in by_subject.items():
         sub_wf = pe.Workflow(name=f"sub_{subject}_wf")
         records = pe.Node(Merge(len(sessions)), name="merge_records")
-        report = pe.Node(SubjectReport(output_dir=str(opts.output_dir), subject=subject), name="report")
+        report = pe.Node(SubjectReport(output_dir=str(opts.output_dir), subject=subject), name="report",
+                         overwrite=True)
         sub_wf.connect(records, "out", report, "records")
         for i, plan in enumerate(sessions, start=1):
             ses_wf = init_session_wf(plan, opts)

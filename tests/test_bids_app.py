@@ -1,0 +1,241 @@
+"""codebrain-bids end to end on a tiny simulated BIDS dataset, and its answers to bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from conftest import run_cli
+
+pytestmark = pytest.mark.slow
+FAST = ("--max-spacing", "2", "--nprocs", "2", "--omp-nthreads", "1")
+
+
+def _checksums(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _drop_session(root: Path, subject: str) -> None:
+    """sub-02 without a session level: ses-01 becomes the subject's only data, ses-02 goes."""
+    sub = root / f"sub-{subject}"
+    (sub / "anat").mkdir()
+    for f in (sub / "ses-01" / "anat").iterdir():
+        f.rename(sub / "anat" / f.name.replace("_ses-01", ""))
+    shutil.rmtree(sub / "ses-01")
+    shutil.rmtree(sub / "ses-02")
+
+
+@pytest.fixture(scope="module")
+def bids(tmp_path_factory) -> Path:
+    """sub-01 ses-01 lacks T1Gd, ses-02 lacks T2w and FLAIR; sub-02 (no sessions) lacks T1w."""
+    root = tmp_path_factory.mktemp("bids") / "raw"
+    run_cli("codebrain-simulate", "--bids", "--output", root, "--subjects", "2", "--sessions", "2",
+            "--resolution", "2", "--seed", "11", "--modalities", "T1w,T1Gd,T2w,FLAIR", "--missing", "0")
+    _drop_session(root, "02")
+    for pattern in ("sub-01/ses-01/anat/*_ce-*", "sub-01/ses-02/anat/*_T2w.*", "sub-01/ses-02/anat/*_FLAIR.*",
+                    "sub-02/anat/sub-02_T1w.*"):
+        for f in root.glob(pattern):
+            f.unlink()
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(bids, tmp_path_factory):
+    """One participant-level run with FLAIR held out; the input dataset is mounted read-only."""
+    before = _checksums(bids)
+    out = tmp_path_factory.mktemp("out") / "codebrain"
+    work = tmp_path_factory.mktemp("work")
+    os.system(f"chmod -R a-w {bids}")
+    try:
+        proc = run_cli("codebrain-bids", bids, out, "participant", "-w", work, "--hold-out", "FLAIR", *FAST)
+    finally:
+        os.system(f"chmod -R u+w {bids}")
+    return {"out": out, "work": work, "proc": proc, "before": before}
+
+
+def _sidecar(path: Path) -> dict:
+    return json.loads(path.with_name(path.name.replace(".nii.gz", ".json")).read_text())
+
+
+def test_input_dataset_is_untouched(bids, run):
+    assert _checksums(bids) == run["before"]
+
+
+def test_derivative_names_and_grids(bids, run):
+    out = run["out"]
+    s1 = out / "sub-01" / "ses-01" / "anat"
+    s2 = out / "sub-01" / "ses-02" / "anat"
+    s3 = out / "sub-02" / "anat"
+    expected = {
+        s1: ["sub-01_ses-01_ce-gadolinium_desc-synth_T1w.nii.gz", "sub-01_ses-01_desc-synth_FLAIR.nii.gz",
+             "sub-01_ses-01_desc-preproc_FLAIR.nii.gz", "sub-01_ses-01_desc-brain_mask.nii.gz",
+             "sub-01_ses-01_from-T2w_to-T1w_mode-image_xfm.mat", "sub-01_ses-01_desc-confidence_FLAIR.nii.gz"],
+        s2: ["sub-01_ses-02_desc-synth_T2w.nii.gz", "sub-01_ses-02_desc-synth_FLAIR.nii.gz",
+             "sub-01_ses-02_ce-gadolinium_desc-preproc_T1w.nii.gz"],
+        s3: ["sub-02_desc-synth_T1w.nii.gz", "sub-02_desc-synth_FLAIR.nii.gz",
+             "sub-02_from-T2w_to-T1Gd_mode-image_xfm.mat", "sub-02_ce-gadolinium_desc-preproc_T1w.nii.gz"],
+    }
+    for folder, names in expected.items():
+        for name in names:
+            assert (folder / name).is_file(), f"{folder / name} missing"
+    assert not list(s2.glob("*desc-synth_T1w*")), "a given contrast was synthesized"
+    every = [p for p in out.rglob("*.nii.gz")]
+    assert all("_desc-" in p.name for p in every if "_xfm" not in p.name), "a raw-valid name was written"
+    assert not list(out.rglob(".part-*")), "a partial file was left behind"
+    # everything of a session shares the reference grid; the mask is binary; background is 0
+    mask = nib.load(s3 / "sub-02_desc-brain_mask.nii.gz")
+    synth = nib.load(s3 / "sub-02_desc-synth_T1w.nii.gz")
+    assert synth.shape == mask.shape and np.allclose(synth.affine, mask.affine)
+    m = np.asarray(mask.dataobj)
+    assert set(np.unique(m)) <= {0, 1}
+    data = synth.get_fdata()
+    assert np.isfinite(data).all() and np.all(data[m == 0] == 0) and data[m == 1].mean() > 0.05
+    conf = nib.load(s3 / "sub-02_desc-confidence_T1w.nii.gz").get_fdata()
+    assert conf.min() >= 0 and conf.max() <= 1
+
+
+def test_sidecars_and_dataset_description(bids, run):
+    out = run["out"]
+    meta = _sidecar(out / "sub-02" / "anat" / "sub-02_desc-synth_T1w.nii.gz")
+    assert meta["SkullStripped"] is True
+    assert meta["InputModalities"] == ["T1Gd", "T2w"]  # FLAIR was held out
+    assert meta["ReferenceModality"] == "T1Gd"
+    assert meta["Sources"] == ["bids:raw:sub-02/anat/sub-02_ce-gadolinium_T1w.nii.gz",
+                               "bids:raw:sub-02/anat/sub-02_T2w.nii.gz"]
+    assert meta["Model"]["Name"] == "brats" and len(meta["Model"]["Sha256"]) == 64
+    held = _sidecar(out / "sub-02" / "anat" / "sub-02_desc-preproc_FLAIR.nii.gz")
+    assert held["HeldOut"] is True
+    desc = json.loads((out / "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative"
+    assert desc["GeneratedBy"][0]["Name"] == "codebrain"
+    assert desc["DatasetLinks"]["raw"] == desc["SourceDatasets"][0]["URL"]
+    logs = list((out / "logs").glob("run-*.json"))
+    assert logs and "nipype" in json.loads(logs[0].read_text())["packages"]
+
+
+def test_derivatives_pass_the_bids_validator(run):
+    validator = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).parents[1] / ".venv")) / "bin" / "bids-validator-deno"
+    proc = subprocess.run([str(validator), "--format", "json", "--datasetTypes", "derivative", str(run["out"])],
+                          capture_output=True, text=True)
+    issues = json.loads(proc.stdout)["issues"]["issues"]
+    assert not [i for i in issues if i["severity"] == "error"], issues
+
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.sources.append(dict(attrs)["src"])
+
+
+def test_report_figures_and_held_out_comparison(run):
+    out = run["out"]
+    page = (out / "sub-01.html").read_text()
+    assert "ses-01" in page and "ses-02" in page and "PSNR" in page
+    parser = _Images()
+    parser.feed(page)
+    assert len(parser.sources) >= 7  # mask, registration, synthesis per session, one held-out comparison
+    for src in parser.sources:
+        assert (out / src).is_file() and (out / src).stat().st_size > 5000, src
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian chromium is not installed (scripts/setup.sh does)")
+def test_report_renders_in_headless_chromium(run, tmp_path):
+    """The page loads with every figure: Chromium's DOM after load reports each image's natural size."""
+    probe = tmp_path / "probe.html"
+    report = run["out"] / "sub-02.html"
+    probe.write_text(report.read_text().replace(
+        "</body>", "<script>addEventListener('load', () => document.title = "
+        "[...document.images].map(i => i.naturalWidth).join(','));</script></body>"))
+    shutil.copytree(run["out"] / "sub-02", tmp_path / "sub-02")
+    proc = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                           "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    title = proc.stdout.split("<title>")[1].split("</title>")[0]
+    widths = [int(w) for w in title.split(",")]
+    assert len(widths) >= 3 and all(w > 100 for w in widths), title
+
+
+def test_group_level_summarises_every_session(run, bids):
+    run_cli("codebrain-bids", bids, run["out"], "group")
+    rows = (run["out"] / "group_summary.tsv").read_text().splitlines()
+    assert rows[0].split("\t")[:4] == ["participant_id", "session_id", "given", "synthesized"]
+    assert len(rows) == 4
+    sub02 = next(r.split("\t") for r in rows if r.startswith("sub-02"))
+    assert sub02[1] == "n/a" and sub02[3] == "T1w+FLAIR" and sub02[7].startswith("FLAIR:")
+
+
+def test_rerun_skips_finished_and_resumes_from_work_dir(bids, run):
+    out, work = run["out"], run["work"]
+    proc = run_cli("codebrain-bids", bids, out, "participant", "-w", work, "--hold-out", "FLAIR", *FAST)
+    assert "already finished" in proc.stdout + proc.stderr and "nothing to do" in proc.stdout + proc.stderr
+    (out / "sub-02.html").unlink()  # as if killed before its report
+    n4 = next(work.rglob("sub_02_wf/*/n4_T2w/result_n4_T2w.pklz"))
+    stamp = n4.stat().st_mtime_ns
+    run_cli("codebrain-bids", bids, out, "participant", "-w", work, "--hold-out", "FLAIR", "--participant-label",
+            "sub-02", *FAST)
+    assert (out / "sub-02.html").is_file()
+    assert n4.stat().st_mtime_ns == stamp, "a finished node was recomputed instead of taken from the work dir"
+
+
+@pytest.mark.parametrize("case, code", [
+    ("level", 17), ("not_bids", 65), ("missing", 66), ("label", 64), ("filter", 18), ("inside", 64),
+    ("corrupt", 65), ("four_d", 65), ("readonly_out", 73), ("invalid", 16),
+])
+def test_bad_input_gives_one_line_and_its_exit_code(bids, tmp_path, case, code):
+    data, out, extra = bids, tmp_path / "out", []
+    if case in ("not_bids", "corrupt", "four_d", "invalid"):
+        data = tmp_path / "copy"
+        shutil.copytree(bids, data)
+    if case == "level":
+        extra = ["--skip-bids-validation"]
+    elif case == "not_bids":
+        (data / "dataset_description.json").unlink()
+    elif case == "missing":
+        data = tmp_path / "nowhere"
+    elif case == "label":
+        extra = ["--participant-label", "sub-99"]
+    elif case == "filter":
+        (tmp_path / "f.json").write_text(json.dumps({"t2w": {"acquisition": "nonexistent"},
+                                                     "t1w": {"acquisition": "nonexistent"},
+                                                     "t1gd": {"acquisition": "nonexistent"},
+                                                     "flair": {"acquisition": "nonexistent"}}))
+        extra = ["--bids-filter-file", str(tmp_path / "f.json")]
+    elif case == "inside":
+        out = data / "sub-01" / "out"
+    elif case == "corrupt":
+        target = data / "sub-02" / "anat" / "sub-02_T2w.nii.gz"
+        target.write_bytes(target.read_bytes()[:5000])
+    elif case == "four_d":
+        target = data / "sub-02" / "anat" / "sub-02_T2w.nii.gz"
+        img = nib.load(target)
+        nib.save(nib.Nifti1Image(np.stack([img.get_fdata()] * 2, -1).astype(np.float32), img.affine), target)
+    elif case == "readonly_out":  # a file where a folder must go: unwritable even for root
+        (tmp_path / "afile").write_text("")
+        out = tmp_path / "afile" / "out"
+    elif case == "invalid":
+        (data / "sub-02" / "anat" / "sub-02_T2w.nii.gz").rename(data / "sub-02" / "anat" / "sub-02_bogus.nii.gz")
+    level = "nonsense" if case == "level" else "participant"
+    if case != "invalid":
+        extra.append("--skip-bids-validation")
+    proc = run_cli("codebrain-bids", data, out, level, "-w", tmp_path / "work", *extra, *FAST, check=False)
+    assert proc.returncode == code, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert not (out.is_dir() and list(out.rglob("*.nii.gz"))), "outputs were written for bad input"
+
+
+def test_help_and_version():
+    assert "participant" in run_cli("codebrain-bids", "--help").stdout
+    assert run_cli("codebrain-bids", "--version").stdout.startswith("codebrain-bids ")
