@@ -130,6 +130,8 @@ def participant(args: argparse.Namespace) -> int:
             tqdm.write(f"codebrain-bids: skipping {outcome}")
         else:
             plans.append(outcome)
+            for path in outcome.passed_over:
+                tqdm.write(f"codebrain-bids: {outcome.name}: passing over {Path(path).name} (one image per modality)")
     subjects = {p.subject for p in plans}
     done = {s for s in subjects if all(is_done(p, args.output_dir) for p in plans if p.subject == s)}
     for s in sorted(done):

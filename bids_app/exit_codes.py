@@ -11,5 +11,3 @@ EXIT_USAGE = 64  # a malformed command line, an unknown label, OUTPUT_DIR inside
 EXIT_DATA = 65  # unusable data: not BIDS, corrupt or truncated NIfTI, 4D image
 EXIT_NOINPUT = 66  # BIDS_DIR, a filter file or a model does not exist
 EXIT_CANTCREAT = 73  # OUTPUT_DIR or the work dir cannot be written
-
-DOC = {code: name for name, code in globals().items() if name.startswith("EXIT_")}

@@ -45,7 +45,8 @@ def plan_session(entry: Session, model: str | None, reference: str | None, hold_
     for m in order:
         if m == "T1Gd":
             ce[m] = next((part[3:] for part in entry.images[m].name.split("_") if part.startswith("ce-")), "")
-    return Plan(entry.subject, entry.session, {m: entry.images[m] for m in order}, ref, name, held, ce)
+    passed_over = [str(p) for m in order for p in entry.skipped.get(m, [])]
+    return Plan(entry.subject, entry.session, {m: entry.images[m] for m in order}, ref, name, held, ce, passed_over)
 
 
 def check_inputs(plans: list[Plan]) -> None:

@@ -32,7 +32,8 @@ def write_run_log(args: argparse.Namespace, plans: list, plugin: str, plugin_arg
         "options": options,
         "plugin": plugin, "plugin_args": plugin_args,
         "sessions": [{"subject": p.subject, "session": p.session, "reference": p.reference, "model": p.model,
-                      "inputs": {m: str(f) for m, f in p.images.items()}, "held_out": p.held_out} for p in plans],
+                      "inputs": {m: str(f) for m, f in p.images.items()}, "held_out": p.held_out,
+                      "passed_over": p.passed_over} for p in plans],
         "python": sys.version, "platform": platform.platform(),
         "packages": package_versions(),
     })

@@ -21,8 +21,8 @@ def validator() -> str:
     return found
 
 
-def validate(bids_dir: Path) -> list[dict]:
-    """The validator's errors (warnings are ignored); a dataset with errors stops the run with exit 16."""
+def validate(bids_dir: Path) -> None:
+    """Stop the run with exit 16 when the validator reports errors (warnings are fine)."""
     proc = subprocess.run([validator(), "--format", "json", "--ignoreWarnings", str(bids_dir)],
                           capture_output=True, text=True, check=False)
     try:
@@ -36,4 +36,3 @@ def validate(bids_dir: Path) -> list[dict]:
         raise UserError(f"BIDS validation failed with {len(errors)} error(s), first: {first.get('code')} "
                         f"at {first.get('location', '?')} (fix the dataset or pass --skip-bids-validation)",
                         EXIT_VALIDATION)
-    return errors

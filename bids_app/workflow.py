@@ -29,6 +29,7 @@ class Plan:
     model: str
     held_out: list[str] = field(default_factory=list)
     ce: dict[str, str] = field(default_factory=dict)  # modality -> ce- label of its source
+    passed_over: list[str] = field(default_factory=list)  # other images of a used modality (query.pick)
 
     @property
     def name(self) -> str:

@@ -239,3 +239,16 @@ def test_bad_input_gives_one_line_and_its_exit_code(bids, tmp_path, case, code):
 def test_help_and_version():
     assert "participant" in run_cli("codebrain-bids", "--help").stdout
     assert run_cli("codebrain-bids", "--version").stdout.startswith("codebrain-bids ")
+
+
+def test_demo_dataset_passes_the_bids_validator(tmp_path):
+    """The README's main command starts from this dataset: the real raw patient must be valid BIDS."""
+    root = Path(__file__).parents[1]
+    subprocess.run([str(root / ".venv" / "bin" / "python"), str(root / "scripts" / "make_demo_dataset.py"),
+                    str(tmp_path / "demo"), "--simulated", "0"], check=True, capture_output=True)
+    names = sorted(p.name for p in (tmp_path / "demo" / "sub-tcgafg6692" / "anat").iterdir())
+    assert names == ["sub-tcgafg6692_FLAIR.nii.gz", "sub-tcgafg6692_T1w.nii.gz", "sub-tcgafg6692_T2w.nii.gz",
+                     "sub-tcgafg6692_ce-gadolinium_T1w.nii.gz"]
+    from bids_app.validation import validate
+
+    validate(tmp_path / "demo")  # raises UserError (exit 16) on any validator error
