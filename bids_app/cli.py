@@ -76,7 +76,8 @@ def build_parser() -> Parser:
     run.add_argument("--clean-workdir", action="store_true", help="delete the work dir after a successful run")
     run.add_argument("--nprocs", "--n-cpus", type=int, default=os.cpu_count() or 1,
                      help="processes for nipype MultiProc (default: all cores)")
-    run.add_argument("--omp-nthreads", type=int, help="threads per node (default: nprocs, at most 8)")
+    run.add_argument("--omp-nthreads", type=int,
+                     help="threads per ANTs node (default: half of --nprocs, at most 8; synthesis uses all)")
     run.add_argument("--plugin", default=None,
                      help="nipype plugin: Linear, MultiProc (default when --nprocs > 1), SLURM, SGE, ...")
     run.add_argument("--plugin-args", type=json.loads, default={}, metavar="JSON",
@@ -144,8 +145,8 @@ def participant(args: argparse.Namespace) -> int:
     check_inputs(plans)
     writable_dir(args.work_dir, "--work-dir")
     nprocs = max(1, args.nprocs)
-    omp = args.omp_nthreads or min(nprocs, 8)
-    opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, args.device, args.max_spacing,
+    omp = args.omp_nthreads or max(1, min(nprocs // 2, 8))  # two ANTs nodes at a time scale better than one
+    opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, nprocs, args.device, args.max_spacing,
                    not args.no_n4)
     wf = init_codebrain_wf(plans, opts, args.work_dir.resolve())
     plugin = args.plugin or ("MultiProc" if nprocs > 1 else "Linear")

@@ -41,6 +41,7 @@ class Options:
     bids_dir: Path
     output_dir: Path
     omp_nthreads: int = 1
+    synth_threads: int = 1  # the synthesis node takes every core: it is one long PyTorch pass
     device: str = "cpu"
     max_spacing: float = 1.0
     n4: bool = True
@@ -56,7 +57,7 @@ def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
     mask = pe.Node(SkullStrip(threads=threads), name="skull_strip", n_procs=threads)
     images = pe.Node(Merge(len(order)), name="merge_images")
     synth = pe.Node(Synthesize(modalities=order, held_out=plan.held_out, model=plan.model, device=opts.device,
-                               threads=threads), name="synthesize", n_procs=threads)
+                               threads=opts.synth_threads), name="synthesize", n_procs=opts.synth_threads)
     session = {"subject": plan.subject, "session": plan.session, "reference": plan.reference,
                "held_out": plan.held_out, "ce": plan.ce, "sources": {m: str(p) for m, p in plan.images.items()},
                "bids_dir": str(opts.bids_dir), "output_dir": str(opts.output_dir)}

@@ -116,7 +116,7 @@ def test_bids_output_is_valid_and_loads_in_pybids(tmp_path):
     by_name = {f.filename: f.path for f in full}
     t1 = nib.load(by_name["sub-01_ses-01_T1w.nii.gz"])
     flair = nib.load(by_name["sub-01_ses-01_FLAIR.nii.gz"])
-    assert np.allclose(t1.header.get_zooms(), 1.0, atol=1e-3)
+    assert np.allclose(t1.header.get_zooms(), 2.0, atol=1e-3)  # 1 mm acquisition, never finer than --resolution 2
     assert flair.header.get_zooms()[2] == pytest.approx(4.0, abs=1e-3)
     assert not np.allclose(t1.affine[:3, :3], np.diag(np.diag(t1.affine[:3, :3])))  # rotated grid
     ce = by_name["sub-01_ses-01_ce-gadolinium_T1w.nii.gz"]
