@@ -74,7 +74,7 @@ def build_parser() -> Parser:
     run.add_argument("--work-dir", "-w", type=Path, default=Path("work"),
                      help="nipype work dir: keeps intermediate results so a rerun resumes (default ./work)")
     run.add_argument("--clean-workdir", action="store_true", help="delete the work dir after a successful run")
-    run.add_argument("--nprocs", "--n-cpus", type=int, default=os.cpu_count() or 1,
+    run.add_argument("--nprocs", "--n-cpus", type=int, default=len(os.sched_getaffinity(0)),
                      help="processes for nipype MultiProc (default: all cores)")
     run.add_argument("--omp-nthreads", type=int,
                      help="threads per ANTs node (default: half of --nprocs, at most 8; synthesis uses all)")
@@ -93,6 +93,13 @@ def check_output_dir(bids_dir: Path, output_dir: Path) -> None:
     writable_dir(output_dir, "OUTPUT_DIR")
 
 
+def check_work_dir(bids_dir: Path, work_dir: Path) -> None:
+    if work_dir.resolve().is_relative_to(bids_dir.resolve()):
+        raise UserError(f"--work-dir {work_dir} is inside the raw dataset, which is only read; "
+                        "run from another folder or pass --work-dir", ec.EXIT_USAGE)
+    writable_dir(work_dir, "--work-dir")
+
+
 def writable_dir(path: Path, what: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -106,8 +113,9 @@ def quiet_nipype(verbose: bool) -> None:
     """nipype logs every node at INFO; users get a progress bar instead unless --verbose."""
     from nipype import config, logging
 
-    config.set("logging", "workflow_level", "INFO" if verbose else "WARNING")
-    config.set("logging", "interface_level", "INFO" if verbose else "WARNING")
+    # without --verbose, node failures are reported by our one line and their crash files
+    config.set("logging", "workflow_level", "INFO" if verbose else "CRITICAL")
+    config.set("logging", "interface_level", "INFO" if verbose else "CRITICAL")
     logging.update_logging(config)
 
 
@@ -122,6 +130,8 @@ def participant(args: argparse.Namespace) -> int:
 
     if args.model:
         model_modalities(args.model)  # fail now on a bad --model
+        if Path(args.model).exists():  # nipype runs each node in its own folder
+            args.model = str(Path(args.model).resolve())
     layout = open_layout(args.bids_dir)
     sessions = collect(layout, args.participant_label, args.session_label, load_filters(args.bids_filter_file))
     plans: list[Plan] = []
@@ -138,13 +148,14 @@ def participant(args: argparse.Namespace) -> int:
     for s in sorted(done):
         tqdm.write(f"codebrain-bids: sub-{s} is already finished in {args.output_dir} (delete its report to redo it)")
     plans = [p for p in plans if p.subject not in done]
-    write_dataset_description(args.output_dir, args.bids_dir)
     if not plans:
+        write_dataset_description(args.output_dir, args.bids_dir)
         tqdm.write("codebrain-bids: nothing to do")
         return ec.EXIT_OK
     check_inputs(plans)
-    writable_dir(args.work_dir, "--work-dir")
-    nprocs = max(1, args.nprocs)
+    check_work_dir(args.bids_dir, args.work_dir)
+    write_dataset_description(args.output_dir, args.bids_dir)
+    nprocs = max(1, int(args.plugin_args.get("n_procs", args.nprocs)))
     omp = args.omp_nthreads or max(1, min(nprocs // 2, 8))  # two ANTs nodes at a time scale better than one
     opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, nprocs, args.device, args.max_spacing,
                    not args.no_n4)
@@ -167,7 +178,7 @@ def participant(args: argparse.Namespace) -> int:
     try:
         wf.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError as err:  # nipype: some nodes failed; their crash files are in logs/
-        crashes = sorted((args.output_dir / "logs").glob("crash-*"))
+        crashes = sorted(c for c in (args.output_dir / "logs").glob("crash-*") if c.stat().st_mtime >= started)
         raise UserError(f"the workflow failed ({str(err).splitlines()[0]}); crash files: "
                         f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}",
                         ec.EXIT_FAILURE) from None
@@ -194,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
 
         write_group_summary(args.output_dir)
         return ec.EXIT_OK
+    if not (args.bids_dir / "dataset_description.json").is_file():
+        raise UserError(f"{args.bids_dir} is not a BIDS dataset (no dataset_description.json)", ec.EXIT_DATA)
     if not args.skip_bids_validation:
         from bids_app.validation import validate
 

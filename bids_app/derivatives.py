@@ -81,7 +81,8 @@ def raw_link(bids_dir: Path, output_dir: Path) -> str:
 
 
 def bids_uri(bids_dir: Path, path: Path) -> str:
-    return f"bids:raw:{Path(path).resolve().relative_to(bids_dir.resolve()).as_posix()}"
+    """Relative to the dataset as the user sees it: links (DataLad, git-annex) are not followed."""
+    return f"bids:raw:{Path(os.path.relpath(os.path.abspath(path), os.path.abspath(bids_dir))).as_posix()}"
 
 
 def write_dataset_description(output_dir: Path, bids_dir: Path) -> None:

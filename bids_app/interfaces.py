@@ -238,8 +238,9 @@ class SubjectReport(SimpleInterface):
 
     def _run_interface(self, runtime):
         from bids_app.report import write_subject_report
+        from bids_app.sink import subject_records
 
-        records = [json.loads(Path(f).read_text()) for f in self.inputs.records]
-        self._results["out_report"] = str(write_subject_report(Path(self.inputs.output_dir), self.inputs.subject,
-                                                               records))
+        output_dir, subject = Path(self.inputs.output_dir), self.inputs.subject
+        records = subject_records(output_dir, subject, [json.loads(Path(f).read_text()) for f in self.inputs.records])
+        self._results["out_report"] = str(write_subject_report(output_dir, subject, records))
         return runtime

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tqdm import tqdm
+
 from codebrain.cli import UserError
 from codebrain.data.volumes import check_values, read_nifti
 from codebrain.model.io import read_model_info
@@ -11,7 +13,7 @@ from codebrain.preprocess import choose_reference
 from codebrain.synthesize import best_bundled_model
 
 from bids_app.derivatives import image_name, session_dir
-from bids_app.exit_codes import EXIT_DATA, EXIT_NOINPUT, EXIT_USAGE
+from bids_app.exit_codes import EXIT_DATA, EXIT_NOINPUT
 from bids_app.query import Session
 from bids_app.workflow import Plan
 
@@ -38,7 +40,9 @@ def plan_session(entry: Session, model: str | None, reference: str | None, hold_
     if set(used) == set(known):
         return f"{entry.name}: every modality of the model is present: nothing to synthesize"
     if reference is not None and reference not in used:
-        raise UserError(f"--reference {reference}: {entry.name} has no usable {reference} image", EXIT_USAGE)
+        tqdm.write(f"codebrain-bids: {entry.name} has no usable {reference} image; "
+                   "its reference follows the default priority")
+        reference = None
     ref = choose_reference(used, reference)
     order = [ref] + [m for m in used + held if m != ref]
     ce = {}

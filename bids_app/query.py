@@ -102,6 +102,19 @@ def pick(files: list) -> tuple[Path, list[Path]]:
     return Path(ranked[0].path), [Path(f.path) for f in ranked[1:]]
 
 
+def _narrow(query: dict, rules: dict, subject: str, session: str | None) -> bool:
+    """Apply a filter-file entry: subject and session may only narrow the loop's own, other keys override.
+
+    Returns False when the entry excludes this subject/session altogether."""
+    for key, current in (("subject", subject), ("session", session)):
+        if key in rules:
+            allowed = rules[key] if isinstance(rules[key], list) else [rules[key]]
+            if current not in [str(a) for a in allowed]:
+                return False
+    query.update({k: v for k, v in rules.items() if k not in ("subject", "session")})
+    return True
+
+
 def collect(layout, participant_labels: list[str] | None, session_labels: list[str] | None,
             filters: dict[str, dict], modalities: tuple[str, ...] = MODALITIES) -> list[Session]:
     """Every selected subject/session with its images; unknown labels are usage errors."""
@@ -129,17 +142,18 @@ def collect(layout, participant_labels: list[str] | None, session_labels: list[s
                 continue
             entry = Session(subject, session)
             for modality in modalities:
-                query = dict(QUERIES[modality])
-                if query.get("ceagent") == "ANY":
-                    query["ceagent"] = Query.ANY
-                elif "ceagent" in query:
-                    query["ceagent"] = Query.NONE
-                query.update(filters.get(modality, {}))
-                files = layout.get(subject=subject, session=session or Query.NONE, datatype="anat",
-                                   extension=[".nii", ".nii.gz"], invalid_filters="allow", **query)
+                query = {"subject": subject, "session": session or Query.NONE, "datatype": "anat",
+                         "extension": [".nii", ".nii.gz"], **QUERIES[modality]}
+                if "ceagent" in query:
+                    query["ceagent"] = Query.ANY if query["ceagent"] == "ANY" else Query.NONE
+                wanted_here = _narrow(query, filters.get(modality, {}), subject, session)
+                files = layout.get(invalid_filters="allow", **query) if wanted_here else []
                 if files:
                     entry.images[modality], entry.skipped[modality] = pick(files)
             out.append(entry)
-    if filters and not any(s.images for s in out):
-        raise UserError("the --bids-filter-file selected no image", EXIT_NOTHING_SELECTED)
+    # a filter that matches nothing is a typo more often than a wish: say so instead of dropping images
+    empty = [m for m in filters if m in modalities and not any(m in s.images for s in out)]
+    if empty:
+        raise UserError(f"the --bids-filter-file entry for {empty[0].lower()} selected no image",
+                        EXIT_NOTHING_SELECTED)
     return out

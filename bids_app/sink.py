@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nibabel as nib
@@ -10,8 +11,8 @@ import numpy as np
 from codebrain.data.volumes import save_nifti
 from codebrain.metrics import volume_metrics
 
-from bids_app.derivatives import (bids_uri, confidence_sidecar, copy_atomic, image_name, mask_name, session_dir,
-                                  synth_sidecar, transform_name, write_json)
+from bids_app.derivatives import (bids_uri, confidence_sidecar, copy_atomic, entities_prefix, image_name, mask_name,
+                                  session_dir, synth_sidecar, transform_name, write_json)
 
 
 def _save(src: str, dst: Path, dtype=np.float32) -> None:
@@ -79,7 +80,7 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
             real = preproc_files[modalities.index(modality)]
             synth = synth_files[synthesized.index(modality)]
             comparison[modality] = volume_metrics(nib.load(synth).get_fdata(), nib.load(real).get_fdata(), mask_data)
-    return {
+    record = {
         "subject": subject, "session": ses, "reference": reference,
         "given": list(given), "held_out": held_out, "synthesized": synthesized,
         "sources": session["sources"], "files": files, "output_dir": str(out_root),
@@ -87,3 +88,20 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
         "mean_confidence": confidence, "held_out_metrics": comparison,
         "warnings": model.get("warnings", []),
     }
+    write_json(records_dir(out_root) / f"{entities_prefix(subject, ses)}.json", record)
+    return record
+
+
+def records_dir(output_dir: Path) -> Path:
+    return output_dir / "logs" / "sessions"
+
+
+def subject_records(output_dir: Path, subject: str, new: list[dict]) -> list[dict]:
+    """This run's sessions plus those written by earlier runs (``--session-label`` runs one at a time)."""
+    by_session = {}
+    for path in records_dir(output_dir).glob(f"sub-{subject}*.json"):
+        record = json.loads(path.read_text())
+        if record["subject"] == subject:
+            by_session[record["session"]] = record
+    by_session.update({r["session"]: r for r in new})
+    return list(by_session.values())

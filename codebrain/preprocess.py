@@ -60,7 +60,7 @@ def _ants():
 
 def to_ants(img: nib.Nifti1Image):
     ants = _ants()
-    img = nib.Nifti1Image(np.asarray(img.get_fdata(dtype=np.float32)), img.affine)
+    img = nib.Nifti1Image(np.asarray(nib.funcs.squeeze_image(img).get_fdata(dtype=np.float32)), img.affine)
     img.header.set_xyzt_units("mm", "sec")  # else ITK warns on every read
     return ants.from_nibabel_nifti(nib.as_closest_canonical(img))
 

@@ -192,7 +192,8 @@ def test_rerun_skips_finished_and_resumes_from_work_dir(bids, run):
 
 @pytest.mark.parametrize("case, code", [
     ("level", 17), ("not_bids", 65), ("missing", 66), ("label", 64), ("filter", 18), ("inside", 64),
-    ("corrupt", 65), ("four_d", 65), ("readonly_out", 73), ("invalid", 16),
+    ("corrupt", 65), ("four_d", 65), ("readonly_out", 73), ("invalid", 16), ("work_inside", 64),
+    ("filter_typo", 18),
 ])
 def test_bad_input_gives_one_line_and_its_exit_code(bids, tmp_path, case, code):
     data, out, extra = bids, tmp_path / "out", []
@@ -227,10 +228,14 @@ def test_bad_input_gives_one_line_and_its_exit_code(bids, tmp_path, case, code):
         out = tmp_path / "afile" / "out"
     elif case == "invalid":
         (data / "sub-02" / "anat" / "sub-02_T2w.nii.gz").rename(data / "sub-02" / "anat" / "sub-02_bogus.nii.gz")
+    elif case == "filter_typo":  # one modality's filter matches nothing: not silently dropped
+        (tmp_path / "f.json").write_text(json.dumps({"t2w": {"acquisition": "nonexistent"}}))
+        extra = ["--bids-filter-file", str(tmp_path / "f.json")]
+    work = data / "derivatives" / "work" if case == "work_inside" else tmp_path / "work"
     level = "nonsense" if case == "level" else "participant"
     if case != "invalid":
         extra.append("--skip-bids-validation")
-    proc = run_cli("codebrain-bids", data, out, level, "-w", tmp_path / "work", *extra, *FAST, check=False)
+    proc = run_cli("codebrain-bids", data, out, level, "-w", work, *extra, *FAST, check=False)
     assert proc.returncode == code, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert not (out.is_dir() and list(out.rglob("*.nii.gz"))), "outputs were written for bad input"
@@ -252,3 +257,22 @@ def test_demo_dataset_passes_the_bids_validator(tmp_path):
     from bids_app.validation import validate
 
     validate(tmp_path / "demo")  # raises UserError (exit 16) on any validator error
+
+
+def test_filters_take_fmriprep_keys_and_the_run_rule_prefers_the_finer_grid(bids, tmp_path):
+    from bids import BIDSLayout
+
+    from bids_app.query import collect
+
+    data = tmp_path / "copy"
+    shutil.copytree(bids, data)
+    anat = data / "sub-01" / "ses-01" / "anat"
+    coarse = nib.load(anat / "sub-01_ses-01_T1w.nii.gz")
+    nib.save(nib.Nifti1Image(np.asarray(coarse.dataobj)[::2, ::2, ::2], coarse.affine @ np.diag([2, 2, 2, 1])),
+             anat / "sub-01_ses-01_run-2_T1w.nii.gz")
+    layout = BIDSLayout(str(data), validate=False)
+    sessions = collect(layout, ["01"], None, {"T1w": {"session": "01", "datatype": "anat"}})
+    ses1 = next(s for s in sessions if s.session == "01")
+    assert ses1.images["T1w"].name == "sub-01_ses-01_T1w.nii.gz"  # finer grid beats the higher run
+    assert [p.name for p in ses1.skipped["T1w"]] == ["sub-01_ses-01_run-2_T1w.nii.gz"]
+    assert "T1w" not in next(s for s in sessions if s.session == "02").images  # the filter's session
