@@ -13,60 +13,29 @@ from codebrain.data.modalities import MODALITIES
 
 from bids_app.derivatives import write_text
 from bids_app.exit_codes import EXIT_NOINPUT
+from bids_app.sink import records_dir
 
 COLUMNS = ("participant_id", "session_id", "given", "synthesized", "reference", "model",
            "mean_confidence", "held_out_psnr")
 
 
 def _rows(output_dir: Path) -> list[dict[str, str]]:
-    by_session: dict[tuple[str, str], dict] = {}
-    for sidecar in sorted(output_dir.glob("sub-*/**/anat/*_desc-synth_*.json")):
-        meta = json.loads(sidecar.read_text())
-        parts = dict(p.split("-", 1) for p in sidecar.name.split("_")[:-1] if "-" in p)
-        key = (f"sub-{parts['sub']}", f"ses-{parts['ses']}" if "ses" in parts else "n/a")
-        row = by_session.setdefault(key, {"given": meta["InputModalities"], "synth": [], "conf": [], "psnr": [],
-                                          "reference": meta["ReferenceModality"], "model": meta["Model"]["Name"]})
-        modality = _modality(sidecar.name)
-        row["synth"].append(modality)
-        conf = sidecar.with_name(meta["ConfidenceMap"])
-        row["conf"].append(f"{modality}:{_mean_confidence(conf, sidecar):.3f}")
-        preproc = sidecar.with_name(sidecar.name.replace("desc-synth", "desc-preproc"))
-        if preproc.exists() and json.loads(preproc.read_text()).get("HeldOut"):
-            row["psnr"].append(f"{modality}:{_held_out_psnr(sidecar, preproc):.2f}")
+    """From the session records the participant level keeps (logs/sessions): nothing is recomputed."""
     order = {m: i for i, m in enumerate(MODALITIES)}
-    return [{"participant_id": sub, "session_id": ses, "given": "+".join(r["given"]),
-             "synthesized": "+".join(sorted(r["synth"], key=order.get)),
-             "reference": r["reference"], "model": r["model"], "mean_confidence": " ".join(r["conf"]),
-             "held_out_psnr": " ".join(r["psnr"]) or "n/a"} for (sub, ses), r in sorted(by_session.items())]
-
-
-def _modality(name: str) -> str:
-    suffix = name.rsplit("_", 1)[1].split(".")[0]
-    return "T1Gd" if suffix == "T1w" and "_ce-" in name else suffix
-
-
-def _mask(sidecar: Path):
-    import nibabel as nib
-
-    prefix = sidecar.name.split("_ce-")[0].split("_desc-")[0]
-    return nib.load(str(sidecar.with_name(f"{prefix}_desc-brain_mask.nii.gz"))).get_fdata() > 0
-
-
-def _mean_confidence(path: Path, sidecar: Path) -> float:
-    import nibabel as nib
-
-    return float(nib.load(str(path)).get_fdata()[_mask(sidecar)].mean())
-
-
-def _held_out_psnr(synth_sidecar: Path, preproc_sidecar: Path) -> float:
-    import nibabel as nib
-
-    from codebrain.metrics import volume_metrics
-
-    def image(sidecar: Path):
-        return nib.load(str(sidecar.with_name(sidecar.name.replace(".json", ".nii.gz")))).get_fdata()
-
-    return volume_metrics(image(synth_sidecar), image(preproc_sidecar), _mask(synth_sidecar))["psnr"]
+    rows = []
+    for path in sorted(records_dir(output_dir).glob("sub-*.json")):
+        r = json.loads(path.read_text())
+        synthesized = sorted(r["synthesized"], key=order.get)
+        confidence = r["mean_confidence"]
+        rows.append({
+            "participant_id": f"sub-{r['subject']}",
+            "session_id": f"ses-{r['session']}" if r["session"] else "n/a",
+            "given": "+".join(r["given"]), "synthesized": "+".join(synthesized),
+            "reference": r["reference"], "model": r["model"]["name"],
+            "mean_confidence": " ".join(f"{m}:{confidence[m]:.3f}" for m in synthesized),
+            "held_out_psnr": " ".join(f"{m}:{v['psnr']:.2f}" for m, v in r["held_out_metrics"].items()) or "n/a",
+        })
+    return rows
 
 
 def write_group_summary(output_dir: Path) -> tuple[Path, Path]:

@@ -7,13 +7,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from codebrain.cli import UserError
-from codebrain.data.volumes import check_values, read_nifti
+from codebrain.data.volumes import as_3d, check_values, read_nifti
 from codebrain.model.io import read_model_info
 from codebrain.preprocess import choose_reference
 from codebrain.synthesize import best_bundled_model
 
 from bids_app.derivatives import image_name, session_dir
-from bids_app.exit_codes import EXIT_DATA, EXIT_NOINPUT
+from bids_app.exit_codes import EXIT_NOINPUT
 from bids_app.query import Session
 from bids_app.workflow import Plan
 
@@ -57,12 +57,7 @@ def check_inputs(plans: list[Plan]) -> None:
     """Read every input now: a corrupt, truncated, 4D or empty file stops the run before any work."""
     for plan in plans:
         for modality, path in plan.images.items():
-            img = read_nifti(path, f"{plan.name} {modality}")
-            shape = img.shape
-            if len(shape) == 4 and shape[3] == 1:
-                shape = shape[:3]
-            if len(shape) != 3:
-                raise UserError(f"{path.name}: not a 3D image (shape {img.shape})", EXIT_DATA)
+            img = as_3d(read_nifti(path, f"{plan.name} {modality}"), path.name)
             check_values(img.get_fdata(dtype="float32"), path.name)
 
 

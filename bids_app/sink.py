@@ -15,9 +15,9 @@ from bids_app.derivatives import (bids_uri, confidence_sidecar, copy_atomic, ent
                                   session_dir, synth_sidecar, transform_name, write_json)
 
 
-def _save(src: str, dst: Path, dtype=np.float32) -> None:
+def _save_mask(src: str, dst: Path) -> None:
     img = nib.load(src)
-    save_nifti(np.asarray(img.get_fdata(dtype=np.float32)), img.affine, dst, dtype)
+    save_nifti(np.asarray(img.get_fdata(dtype=np.float32)), img.affine, dst, np.uint8)
 
 
 def write_session(session: dict, modalities: list[str], preproc_files: list[str], synthesized: list[str],
@@ -39,7 +39,7 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
 
     for modality, src in zip(modalities, preproc_files):
         dst = anat / image_name(subject, ses, modality, "preproc", ce.get(modality))
-        _save(src, dst)
+        copy_atomic(Path(src), dst)  # the synthesis node wrote it as the final float32 NIfTI
         write_json(dst.with_name(dst.name.replace(".nii.gz", ".json")), {
             "Description": f"N4 bias-corrected, rigidly co-registered to the {reference} image, on its grid, "
                            "skull-stripped" + (" (the reference itself)" if modality == reference else ""),
@@ -48,7 +48,7 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
         })
         files["preproc"][modality] = rel(dst)
     mask = anat / mask_name(subject, ses)
-    _save(mask_file, mask, np.uint8)
+    _save_mask(mask_file, mask)
     write_json(mask.with_name(mask.name.replace(".nii.gz", ".json")), {
         "Type": "Brain", "Sources": [sources[reference]], "SpatialReference": sources[reference],
         "Description": "MNI152 2009c brain mask warped to the reference through an ANTs SyN registration",
@@ -62,8 +62,8 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
     for modality, synth, conf in zip(synthesized, synth_files, confidence_files):
         synth_dst = anat / image_name(subject, ses, modality, "synth")
         conf_dst = anat / image_name(subject, ses, modality, "confidence")
-        _save(synth, synth_dst)
-        _save(conf, conf_dst)
+        copy_atomic(Path(synth), synth_dst)
+        copy_atomic(Path(conf), conf_dst)
         write_json(synth_dst.with_name(synth_dst.name.replace(".nii.gz", ".json")),
                    synth_sidecar(model, given, reference, conf_dst.name) | {"SpatialReference": sources[reference]})
         write_json(conf_dst.with_name(conf_dst.name.replace(".nii.gz", ".json")),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from monai.metrics import PSNRMetric, SSIMMetric
+
+from codebrain.data.volumes import normalise
 
 _psnr = PSNRMetric(max_val=1.0, reduction="none")
 _ssim = SSIMMetric(spatial_dims=2, data_range=1.0, reduction="none")
@@ -29,10 +32,6 @@ def volume_metrics(pred, target, mask) -> dict[str, float]:
 
     For comparing a synthesized volume with a real one on the same grid (a held-out contrast).
     """
-    import numpy as np
-
-    from codebrain.data.volumes import normalise
-
     mask = np.asarray(mask) > 0
     keep = np.flatnonzero(mask.any(axis=(0, 1)))
     if keep.size == 0:

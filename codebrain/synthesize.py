@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, resolve_device, run_command
 from codebrain.data.modalities import MODALITIES
-from codebrain.data.volumes import brain_mask, check_values, normalise, read_nifti, save_nifti
+from codebrain.data.volumes import as_3d, brain_mask, check_values, normalise, read_nifti, save_nifti
 from codebrain.model.io import BUNDLED, load_model_dir, read_model_info, resolve_model_dir
 
 PLANES = {"axial": 2, "coronal": 1, "sagittal": 0}  # the RAS axis a plane's slices run along
@@ -81,12 +81,7 @@ def _as_image(value: ImageLike, name: str) -> nib.Nifti1Image:
         value = nib.Nifti1Image(np.asarray(array, dtype=np.float32), np.asarray(affine, dtype=float))
     if not isinstance(value, nib.spatialimages.SpatialImage):
         raise UserError(f"{name}: expected a nibabel image or (array, affine), got {type(value).__name__}")
-    shape = value.shape
-    if len(shape) == 4 and shape[3] == 1:
-        value = value.slicer[..., 0]
-    if len(value.shape) != 3:
-        raise UserError(f"{name}: not a 3D image (shape {shape})")
-    return value
+    return as_3d(value, name)
 
 
 class Synthesizer:

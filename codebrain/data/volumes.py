@@ -68,6 +68,15 @@ def save_nifti(array: np.ndarray, affine: np.ndarray, path: Path, dtype=np.float
     tmp.replace(path)
 
 
+def as_3d(img: nib.spatialimages.SpatialImage, name: str) -> nib.spatialimages.SpatialImage:
+    """The image as 3D: a single-volume 4D file (as some converters write) is squeezed, others refused."""
+    if len(img.shape) == 4 and img.shape[3] == 1:
+        img = img.slicer[..., 0]
+    if len(img.shape) != 3:
+        raise UserError(f"{name}: not a 3D image (shape {img.shape})")
+    return img
+
+
 def check_values(data: np.ndarray, name: str) -> None:
     """Refuse images the model cannot normalise: non-finite values or nothing but zeros."""
     if not np.isfinite(data).all():
