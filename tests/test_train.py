@@ -27,6 +27,19 @@ def test_stage1_lowers_its_loss_and_writes_a_model(stage1_run):
     assert (stage1_run / "tb").is_dir() and (stage1_run / "model.safetensors").is_file()
 
 
+def test_the_saved_model_is_the_moving_average(stage1_run):
+    """tiny sets ema_decay: the shipped weights are the EMA copy of the best step, not the live ones."""
+    info = json.loads((stage1_run / "model.json").read_text())
+    checkpoint = stage1_run / "checkpoints" / f"step-{info['metrics']['step']:07d}"
+    saved = load_file(str(stage1_run / "model.safetensors"))
+    ema = load_file(str(checkpoint / "ema.safetensors"))
+    live = load_file(str(checkpoint / "model.safetensors"))
+    assert int(ema["n_averaged"]) == info["metrics"]["step"]
+    key = next(k for k in live if k.endswith("weight"))
+    assert (saved["stage1." + key] == ema["module." + key]).all()
+    assert not (saved["stage1." + key] == live[key]).all()
+
+
 def test_resume_reproduces_an_uninterrupted_run(stage1_run, tmp_path, cache_dir, sim_data):
     """Cut the finished run back to its middle checkpoint, resume, and compare the final weights."""
     run = tmp_path / "resumed"
@@ -41,6 +54,8 @@ def test_resume_reproduces_an_uninterrupted_run(stage1_run, tmp_path, cache_dir,
     assert a.keys() == b.keys()
     for key in a:
         assert (a[key] == b[key]).all(), key
+    ema_a, ema_b = (load_file(str(r / "checkpoints" / "step-0000060" / "ema.safetensors")) for r in (stage1_run, run))
+    assert all((ema_a[k] == ema_b[k]).all() for k in ema_a)
 
 
 def test_stage2_learns_the_code(stage2_run):

@@ -50,6 +50,7 @@ class TrainConfig:
     gan_weight: float = 0.1
     gan_start: float = 0.2  # fraction of the steps before the adversarial term starts
     disc_lr: float = 5e-5
+    ema_decay: float = 0.0  # >0: validate and save an exponential moving average of the weights
     image_size: int = 256  # training slices are padded / cropped to this square
     crop_size: int = 0  # >0: random square crops of this size (fast CPU training)
     val_every: int = 2000
