@@ -4,9 +4,10 @@
 # Built by docker/build.sh, which fills docker/.wheels on the host first (no network in the build).
 ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
+ARG WHEELS=docker/.wheels
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv
-COPY docker/.wheels /tmp/wheels
+COPY ${WHEELS} /tmp/wheels
 COPY setup.cfg pyproject.toml README.md /src/
 COPY codebrain /src/codebrain
 COPY bids_app /src/bids_app

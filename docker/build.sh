@@ -1,29 +1,57 @@
 #!/usr/bin/env bash
 # Build the CodeBrain images without a registry: a local Debian base and wheels from the host.
-#   docker/build.sh [--base IMAGE] [bids-app]
-# --base names the base image (default debian:bookworm-slim; built here with debootstrap when
-# missing). Python packages are downloaded on the host into docker/.wheels (torch==2.13.0, the CPU
-# wheel) and installed in the image with --no-index, so the build needs no network from inside.
+#   docker/build.sh [--base IMAGE] [--gpu] [bids-app] [map] [train]     (default: all three)
+# --base names the base image (default debian:bookworm-slim, built here with debootstrap when
+# missing). --gpu builds the CUDA variants (tag suffix -gpu) of map and train: the base defaults
+# to an NVIDIA CUDA runtime image (pull it first) and torch comes from $TORCH_INDEX.
+# Python packages are downloaded on the host (docker/.wheels*, torch==2.13.0) and installed in the
+# images with --no-index, so builds need no network from inside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=debian:bookworm-slim
-[ "${1:-}" = --base ] && { BASE=$2; shift 2; }
-TARGETS=${*:-bids-app}
+GPU=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --base) BASE=$2; shift 2 ;;
+        --gpu) GPU=1; [ "$BASE" = debian:bookworm-slim ] && BASE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04; shift ;;
+        -h|--help) sed -n 2,8p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) break ;;
+    esac
+done
+TARGETS=${*:-bids-app map train}
 DOCKER=${DOCKER:-/usr/bin/docker}
+PIP=${PIP:-.venv/bin/pip}
 VERSION=$(python3 -c "import re; print(re.search(r'__version__ = \"(.+)\"', open('codebrain/__init__.py').read())[1])")
 
 if ! $DOCKER image inspect "$BASE" >/dev/null 2>&1; then
-    [ "$BASE" = debian:bookworm-slim ] || { echo "base image $BASE not found" >&2; exit 66; }
+    [ "$BASE" = debian:bookworm-slim ] || { echo "base image $BASE not found: pull or build it first" >&2; exit 66; }
     root=$(mktemp -d)
     debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >/dev/null
     tar -C "$root" -c . | $DOCKER import - "$BASE"
     rm -rf "$root"
 fi
-PIP=${PIP:-.venv/bin/pip}
-mkdir -p docker/.wheels
-$PIP download -q -d docker/.wheels torch==2.13.0 setuptools wheel ".[bids]"
+
+wheels() {  # folder, then what to download (torch first: the CPU wheel here, CUDA with --gpu)
+    local dir=$1; shift
+    mkdir -p "$dir"
+    if [ -n "$GPU" ]; then
+        $PIP download -q -d "$dir" torch==2.13.0 --index-url "${TORCH_INDEX:-https://download.pytorch.org/whl/cu128}"
+    else
+        $PIP download -q -d "$dir" torch==2.13.0
+    fi
+    $PIP download -q -d "$dir" setuptools wheel "$@"
+}
+
 for target in $TARGETS; do
-    $DOCKER build -f "docker/$target.Dockerfile" --build-arg BASE="$BASE" --build-arg VERSION="$VERSION" \
-        -t "codebrain/$target:$VERSION" -t "codebrain/$target:latest" .
-    $DOCKER image ls "codebrain/$target:$VERSION" --format "codebrain/$target:$VERSION {{.Size}}"
+    case "$target" in
+        bids-app) [ -z "$GPU" ] || { echo "the BIDS-App image is CPU-only" >&2; exit 64; }
+                  dir=docker/.wheels; wheels $dir ".[bids]" ;;
+        train) dir=docker/.wheels${GPU:+-gpu}; wheels $dir ".[prep]" ;;
+        map) dir=docker/.wheels-map${GPU:+-gpu}; wheels $dir -r app/requirements.txt ".[prep,map]" ;;
+        *) echo "unknown target $target (bids-app, map, train)" >&2; exit 64 ;;
+    esac
+    tag=codebrain/$target:$VERSION${GPU:+-gpu}
+    $DOCKER build -q -f "docker/$target.Dockerfile" --build-arg BASE="$BASE" --build-arg VERSION="$VERSION" \
+        --build-arg WHEELS="$dir" -t "$tag" -t "codebrain/$target:latest${GPU:+-gpu}" . >/dev/null
+    $DOCKER image ls "$tag" --format "$tag {{.Size}}"
 done

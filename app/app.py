@@ -1,0 +1,54 @@
+"""The MONAI Deploy application: DICOM loader -> modality selection -> volumes -> synthesis -> writer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from holoscan.conditions import CountCondition
+from monai.deploy.core import Application
+
+from app.errors import EXIT_NOINPUT, EXIT_USAGE, AppError
+from app.operators import (CountingDICOMLoader, ModalitySelectorOperator, SeriesVolumesOperator, SynthesisOperator,
+                           SyntheticSeriesWriterOperator)
+from app.selection import load_rules
+
+PLANES = ("axial", "coronal", "sagittal")
+
+
+def settings() -> dict:
+    """Site settings from the environment (a MAP takes no command-line options of its own)."""
+    device = os.environ.get("CODEBRAIN_DEVICE", "auto")
+    if device not in ("auto", "cpu", "cuda"):
+        raise AppError(f"CODEBRAIN_DEVICE must be auto, cpu or cuda, not {device!r}", EXIT_USAGE)
+    planes = tuple(p for p in os.environ.get("CODEBRAIN_PLANES", "axial").replace(",", " ").split() if p)
+    if not planes or any(p not in PLANES for p in planes):
+        raise AppError(f"CODEBRAIN_PLANES must list planes among {', '.join(PLANES)}", EXIT_USAGE)
+    confidence = os.environ.get("CODEBRAIN_CONFIDENCE", "0").lower() in ("1", "true", "yes")
+    return {"device": device, "planes": planes, "confidence": confidence, "rules": load_rules()}
+
+
+class CodeBrainApp(Application):
+    """Completes a brain MR study: every contrast the model knows and the study lacks becomes a new,
+    clearly labelled MR series in the same study."""
+
+    name = "codebrain-map"
+    description = __doc__
+
+    def compose(self) -> None:
+        context = Application.init_app_context(self.argv)
+        inputs, output = Path(context.input_path), Path(context.output_path)
+        if not inputs.is_dir():
+            raise AppError(f"input folder {inputs} does not exist", EXIT_NOINPUT)
+        options = settings()
+        loader = CountingDICOMLoader(self, CountCondition(self, 1), input_folder=inputs, must_load=False,
+                                         name="dicom_loader")
+        selector = ModalitySelectorOperator(self, rules=options["rules"], name="modality_selector")
+        volumes = SeriesVolumesOperator(self, name="series_volumes")
+        synthesis = SynthesisOperator(self, model_path=str(context.model_path or ""), device=options["device"],
+                                      confidence=options["confidence"], planes=options["planes"], name="synthesis")
+        writer = SyntheticSeriesWriterOperator(self, output_folder=output, name="series_writer")
+        self.add_flow(loader, selector, {("dicom_study_list", "dicom_study_list")})
+        self.add_flow(selector, volumes, {("selected", "selected")})
+        self.add_flow(volumes, synthesis, {("volumes", "volumes")})
+        self.add_flow(synthesis, writer, {("synthesized", "synthesized")})

@@ -1,0 +1,74 @@
+"""Command line of the MAP: the SDK's options (-i, -o, -m, -w, -l and the HOLOSCAN_* variables)
+plus --help, --version and --debug; errors as one line and a documented exit code."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from app import __version__
+from app.errors import EXIT_FAILURE, EXIT_USAGE, AppError
+from app.runtime import sdk_session
+
+USAGE = f"""usage: python -m app [-i DICOM_IN] [-o DICOM_OUT] [-m MODEL] [-w WORKDIR] [-l LEVEL] [--debug]
+
+CodeBrain {__version__} MONAI Deploy application: reads one DICOM MR study, picks a series per
+contrast with the selection rules, and writes every contrast the model knows and the study lacks
+as a new MR series of the same study (DERIVED\\SECONDARY, labelled SYNTHETIC).
+
+options:
+  -i, --input DICOM_IN   folder with the study's DICOM files (default $HOLOSCAN_INPUT_PATH or ./input)
+  -o, --output DICOM_OUT folder for the new series, one subfolder each (default $HOLOSCAN_OUTPUT_PATH or ./output)
+  -m, --model MODEL      CodeBrain model folder (model.json + model.safetensors); default $HOLOSCAN_MODEL_PATH,
+                         and the bundled model that uses most of the study when that holds no model
+  -w, --workdir DIR      SDK work folder (default $HOLOSCAN_WORKDIR)
+  -l, --log-level LEVEL  DEBUG, INFO, WARN, ERROR (default), CRITICAL
+  --debug                full logs and tracebacks
+  --version, -h/--help
+
+environment:
+  CODEBRAIN_SELECTION_RULES  JSON selection rules replacing the shipped app/selection_rules.json
+  CODEBRAIN_DEVICE           auto (default), cpu or cuda
+  CODEBRAIN_PLANES           axial (default) or e.g. "axial coronal sagittal" (fused)
+  CODEBRAIN_CONFIDENCE       1: also write each synthesized contrast's confidence map as a series
+
+exit codes: 0 done, 1 unexpected error (a bug), 64 bad options or rules, 65 unusable study,
+66 no input study, 73 output not writable.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in args or "--help" in args:
+        print(USAGE)
+        return 0
+    if "--version" in args:
+        print(f"codebrain-map {__version__}")
+        return 0
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    if not any(a in ("-l", "--log-level") or a.startswith("--log-level=") for a in args):
+        args += ["-l", "DEBUG" if debug else "ERROR"]
+    started = time.time()
+    try:
+        with sdk_session(debug):
+            from monai.deploy.core.arg_parser import parse_args
+
+            from app.app import CodeBrainApp
+
+            parse_args(["app", *args])
+            CodeBrainApp([sys.executable, "app", *args]).run()  # holoscan drops argv[0]
+    except SystemExit as err:  # argparse has printed its message
+        return EXIT_USAGE if err.code else 0
+    except AppError as err:
+        if debug:
+            raise
+        print(f"codebrain-map: error: {err}", file=sys.stderr)
+        return err.code
+    except Exception as err:  # a bug: say so in one line, the traceback comes with --debug
+        if debug:
+            raise
+        print(f"codebrain-map: unexpected error: {type(err).__name__}: {err} (rerun with --debug)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"codebrain-map: done in {time.time() - started:.0f} s", flush=True)
+    return 0

@@ -1,0 +1,227 @@
+"""The application's operators: the SDK's selector and volume builder taught CodeBrain's rules,
+then synthesis and an MR series writer (the SDK has none for image series)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+from monai.deploy.core import ConditionType, Fragment, Operator, OperatorSpec
+from monai.deploy.core.domain.dicom_series import DICOMSeries
+from monai.deploy.operators import DICOMDataLoaderOperator, DICOMSeriesSelectorOperator, DICOMSeriesToVolumeOperator
+from nibabel.processing import resample_from_to
+
+from app.dicom_writer import write_synthetic_series
+from app.errors import EXIT_CANTCREAT, EXIT_NOINPUT, AppError
+from app.selection import assign, load_rules
+from app.series_checks import check_series
+
+log = logging.getLogger("codebrain.map")
+MODEL_FILES = ("model.json", "model.safetensors")
+
+
+def native_datasets(series: DICOMSeries) -> list:
+    return [inst.get_native_sop_instance() for inst in series.get_sop_instances()]
+
+
+def describe(series: DICOMSeries) -> str:
+    return f"series {series.SeriesDescription or series.SeriesInstanceUID!s} (#{series.SeriesNumber})"
+
+
+class CountingDICOMLoader(DICOMDataLoaderOperator):
+    """The SDK's loader, also counting each series' files: the loader keeps one instance per slice
+    position and drops the others silently, and a series that lost slices that way holds repeated
+    or re-sent slices that the application refuses to guess between (``SeriesVolumesOperator``)."""
+
+    def _load_data(self, files: list[str]) -> list:
+        counts: Counter[str] = Counter()
+        for path in files:
+            try:
+                header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"])
+                counts[str(header.SeriesInstanceUID)] += 1
+            except Exception:  # not DICOM: the SDK skips it too
+                continue
+        studies = super()._load_data(files)
+        for study in studies:
+            for series in study.get_all_series():
+                series.codebrain_files = counts[str(series.SeriesInstanceUID)]
+        return studies
+
+
+class ModalitySelectorOperator(DICOMSeriesSelectorOperator):
+    """One study in; ``{modality: DICOMSeries}`` out, chosen by the selection rules (``app.selection``)."""
+
+    def __init__(self, fragment: Fragment, *args, rules: str, **kwargs) -> None:
+        super().__init__(fragment, *args, rules=rules, all_matched=True, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input(self.input_name_study_list)
+        spec.output("selected")
+
+    def select(self, studies: list) -> dict[str, DICOMSeries]:
+        """The study's series per modality; the checks that make a study unusable raise AppError."""
+        if not studies:
+            raise AppError("no DICOM study in the input folder", EXIT_NOINPUT)
+        if len(studies) > 1:
+            raise AppError(f"the input holds {len(studies)} studies; the application takes one study per run")
+        series = studies[0].get_all_series()
+        if not any(str(s.Modality).upper() == "MR" for s in series):
+            found = sorted({str(s.Modality) for s in series})
+            raise AppError(f"not an MR study (modalities: {', '.join(found)})")
+        selected = self.filter(self._load_rules(), studies, all_matched=True)
+        chosen = assign((s.selection_name, s.series) for study in selected for s in study.selected_series)
+        if not chosen:
+            names = "; ".join(str(s.SeriesDescription) for s in series)
+            raise AppError(f"no series matched the selection rules (series descriptions: {names})")
+        return chosen
+
+    def compute(self, op_input, op_output, context) -> None:
+        studies = op_input.receive(self.input_name_study_list) or []
+        chosen = self.select(studies)
+        for name, s in chosen.items():
+            log.info("%s <- %s", name, describe(s))
+        op_output.emit({"study": studies[0], "series": chosen}, "selected")
+
+
+class SeriesVolumesOperator(DICOMSeriesToVolumeOperator):
+    """Every selected series to a NIfTI-style volume: voxels (column, row, slice) with a RAS affine.
+
+    The SDK's own operator converts only the first selected series, returns voxels as (slice,
+    row, column) while its affine indexes (column, row, slice), and scales both in-plane axes by
+    the first PixelSpacing value; this operator reuses its slice sorting and rescaling, checks
+    the series first (``app.series_checks``) and builds the affine with the right spacing.
+    """
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input("selected")
+        spec.output("volumes")
+
+    def volume(self, name: str, series: DICOMSeries) -> nib.Nifti1Image:
+        label = f"{name} ({describe(series)})"
+        kept = len(series.get_sop_instances())
+        if getattr(series, "codebrain_files", kept) > kept:
+            raise AppError(f"{label}: {series.codebrain_files - kept} instance(s) at the same position as another "
+                           "(duplicated or repeated slices)")
+        check_series(native_datasets(series), label)
+        self.prepare_series(series)
+        voxels = self.generate_voxel_data(series).astype(np.float32)  # (slice, row, column)
+        affine = np.array(getattr(series, self.ATTRIBUTE_NIFTI_AFFINE), dtype=float)
+        row_spacing, column_spacing = (float(v) for v in series.get_sop_instances()[0].get_native_sop_instance().PixelSpacing)
+        affine[:3, 0] *= column_spacing / row_spacing
+        affine[:3, 1] *= row_spacing / column_spacing
+        image = nib.Nifti1Image(np.ascontiguousarray(voxels.transpose(2, 1, 0)), affine)
+        image.header.set_xyzt_units("mm")
+        return image
+
+    def compute(self, op_input, op_output, context) -> None:
+        selected = op_input.receive("selected")
+        volumes = {name: (self.volume(name, s), s) for name, s in selected["series"].items()}
+        op_output.emit({"study": selected["study"], "volumes": volumes}, "volumes")
+
+
+class SynthesisOperator(Operator):
+    """Preprocess like the BIDS-App (``codebrain.preprocess``), synthesize (``codebrain.synthesize``),
+    and bring every result back onto the reference series' own grid."""
+
+    def __init__(self, fragment: Fragment, *args, model_path: str | None, device: str, confidence: bool,
+                 planes: tuple[str, ...], **kwargs) -> None:
+        self.model_path, self.device, self.confidence, self.planes = model_path, device, confidence, planes
+        super().__init__(fragment, *args, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input("volumes")
+        spec.output("synthesized")
+
+    def _model(self, available: list[str]) -> str:
+        from codebrain.synthesize import best_bundled_model
+
+        if self.model_path and all((Path(self.model_path) / f).is_file() for f in MODEL_FILES):
+            return self.model_path
+        name = best_bundled_model(available)
+        if name is None:
+            raise AppError(f"no bundled model has anything to synthesize from {', '.join(available)}")
+        return name
+
+    def compute(self, op_input, op_output, context) -> None:
+        from codebrain.cli import UserError
+        from codebrain.preprocess import choose_reference, preprocess
+        from codebrain.synthesize import Synthesizer
+
+        received = op_input.receive("volumes")
+        volumes = received["volumes"]
+        try:
+            synth = Synthesizer(self._model(list(volumes)), device=self.device, planes=self.planes, progress=True)
+            usable = {m: v for m, v in volumes.items() if m in synth.modalities}
+            if not usable:
+                raise AppError(f"model {synth.info['name']} takes {', '.join(synth.modalities)}; "
+                               f"the study has {', '.join(volumes)}")
+            if set(usable) == set(synth.modalities):
+                raise AppError(f"every modality of model {synth.info['name']} is in the study: nothing to synthesize")
+            reference = choose_reference(list(usable))
+            with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:
+                prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work)
+            ordered = {reference: prep.images[reference]} | prep.images
+            result = synth.run(ordered)
+        except UserError as err:
+            raise AppError(str(err)) from None
+        native, ref_series = usable[reference]
+        mask = resample_from_to(prep.mask, native, order=0).get_fdata() > 0
+
+        def on_reference(img: nib.Nifti1Image) -> np.ndarray:
+            data = np.asarray(resample_from_to(img, native, order=1).dataobj, dtype=np.float32) * mask
+            return np.clip(data, 0, None).transpose(2, 1, 0)  # (slice, row, column) as the series
+
+        op_output.emit({
+            "study": received["study"], "reference": ref_series, "inputs": list(usable),
+            "images": {m: on_reference(img) for m, img in result.images.items()},
+            "confidence": {m: on_reference(img) for m, img in result.confidence.items()} if self.confidence else {},
+            "model": result.model_info | {"inputs": list(usable)},
+        }, "synthesized")
+
+
+class SyntheticSeriesWriterOperator(Operator):
+    """New MR series in the study of the reference series (``app.dicom_writer``), written to a
+    hidden folder in the output and moved into place only when every series is complete."""
+
+    def __init__(self, fragment: Fragment, *args, output_folder: Path, **kwargs) -> None:
+        self.output_folder = Path(output_folder)
+        super().__init__(fragment, *args, **kwargs)
+
+    def setup(self, spec: OperatorSpec) -> None:
+        spec.input("synthesized")
+
+    def compute(self, op_input, op_output, context) -> None:
+        done = op_input.receive("synthesized")
+        reference: DICOMSeries = done["reference"]
+        datasets = native_datasets(reference)
+        numbers = [int(s.SeriesNumber) for s in done["study"].get_all_series() if str(s.SeriesNumber or "").isdigit()]
+        number = max(numbers, default=0) + 1
+        try:
+            self.output_folder.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".codebrain-partial-", dir=self.output_folder))
+        except OSError as err:
+            raise AppError(f"cannot write to {self.output_folder}: {err.strerror}", EXIT_CANTCREAT) from None
+        try:
+            folders = []
+            for kind, images in (("synthetic", done["images"]), ("confidence", done["confidence"])):
+                for modality, volume in images.items():
+                    folder = f"{kind}-{modality}"
+                    write_synthetic_series(volume, datasets, modality, done["model"], staging / folder, number,
+                                           confidence=kind == "confidence")
+                    folders.append(folder)
+                    number += 1
+            for folder in folders:
+                target = self.output_folder / folder
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(staging / folder, target)
+                print(f"codebrain-map: wrote {target}", flush=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,44 @@
+"""``python -m app.show_selection DICOM_IN``: which series the application would take as which
+modality, without running anything else; for a site checking its selection rules
+(``CODEBRAIN_SELECTION_RULES``) against its own studies. Prints ``modality<TAB>series number<TAB>
+description<TAB>SeriesInstanceUID`` per chosen series; exits as the application does."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.errors import EXIT_NOINPUT, AppError
+from app.runtime import sdk_session
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.show_selection", description=__doc__.split("\n\n")[0])
+    parser.add_argument("input", type=Path, help="folder with one study's DICOM files")
+    parser.add_argument("--rules", type=Path, help="selection rules JSON (default: $CODEBRAIN_SELECTION_RULES or the shipped rules)")
+    args = parser.parse_args(argv)
+    try:
+        with sdk_session():
+            pass
+        from monai.deploy.core import Fragment
+        
+        from app.operators import CountingDICOMLoader, ModalitySelectorOperator, describe
+        from app.selection import load_rules
+
+        if not args.input.is_dir():
+            raise AppError(f"{args.input} is not a folder", EXIT_NOINPUT)
+        fragment = Fragment()
+        studies = CountingDICOMLoader(fragment, input_folder=args.input, must_load=False,
+                                          name="loader").load_data_to_studies(args.input)
+        selector = ModalitySelectorOperator(fragment, rules=load_rules(args.rules), name="selector")
+        for name, series in selector.select(studies).items():
+            print(f"{name}\t{series.SeriesNumber}\t{series.SeriesDescription}\t{series.SeriesInstanceUID}")
+    except AppError as err:
+        print(f"codebrain-map: error: {err}", file=sys.stderr)
+        return err.code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
