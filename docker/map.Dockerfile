@@ -13,10 +13,14 @@ COPY ${WHEELS} /tmp/wheels
 COPY setup.cfg pyproject.toml README.md /src/
 COPY codebrain /src/codebrain
 COPY bids_app /src/bids_app
-COPY app/requirements.txt /src/app/requirements.txt
+COPY app /src/app
+WORKDIR /src
 RUN python3 -m venv /opt/codebrain-map \
     && /opt/codebrain-map/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \
-        -r /src/app/requirements.txt "/src[prep,map]"
+        -r /src/app/requirements.txt "/src[prep,map]" \
+    && /opt/codebrain-map/bin/python -c "from app.runtime import load_cuda_runtime; load_cuda_runtime(); import holoscan"
+# the import above lets holoscan's wheel finish installing itself (wheel-axle links its shared
+# libraries on first import), which a non-root user could not do at run time
 
 FROM ${BASE}
 ARG VERSION=dev
