@@ -9,12 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from app import __version__
 from app.errors import EXIT_NOINPUT, AppError
 from app.runtime import sdk_session
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.show_selection", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("input", type=Path, help="folder with one study's DICOM files")
     parser.add_argument("--rules", type=Path, help="selection rules JSON (default: $CODEBRAIN_SELECTION_RULES or the shipped rules)")
     args = parser.parse_args(argv)

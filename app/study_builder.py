@@ -16,6 +16,7 @@ import nibabel as nib
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
+from app import __version__
 from app.dicom_writer import write_nifti_series
 
 ACQUISITION: dict[str, dict] = {
@@ -58,6 +59,7 @@ def write_study(images: dict[str, nib.Nifti1Image], out_dir: Path, study: Datase
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.study_builder", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("output", type=Path, help="folder for the study (one subfolder per series)")
     parser.add_argument("inputs", nargs="+", metavar="MODALITY=NIFTI", help="e.g. T1w=t1.nii.gz FLAIR=flair.nii.gz")
     parser.add_argument("--patient-id", default="CODEBRAIN-TEST")

@@ -50,7 +50,7 @@ owner=$(stat -c %u "$(find "$WORK/out" -name 'sub-01_*desc-synth_*.nii.gz' | hea
 grep -q "codebrain/bids-app:$VERSION" "$WORK/out/dataset_description.json" || fail "container tag not recorded"
 [ "$($DOCKER run --rm --user 1234:1234 "codebrain/bids-app:$VERSION" --version)" = "codebrain-bids $VERSION" ] \
     || fail "--version as an arbitrary uid"
-set +e; $DOCKER run --rm "codebrain/bids-app:$VERSION" /data /out nonsense 2>/dev/null; rc=$?; set -e
+set +e; $DOCKER run --rm "codebrain/bids-app:$VERSION" /data /out participant --no-such-option 2>/dev/null; rc=$?; set -e
 [ $rc = 64 ] || fail "a bad argument exited $rc, not 64"
 
 say "MAP: a two-series DICOM study through HOLOSCAN_INPUT_PATH / HOLOSCAN_OUTPUT_PATH"
