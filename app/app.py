@@ -9,8 +9,13 @@ from holoscan.conditions import CountCondition
 from monai.deploy.core import Application
 
 from app.errors import EXIT_NOINPUT, EXIT_USAGE, AppError
-from app.operators import (CountingDICOMLoader, ModalitySelectorOperator, SeriesVolumesOperator, SynthesisOperator,
-                           SyntheticSeriesWriterOperator)
+from app.operators import (
+    CountingDICOMLoader,
+    ModalitySelectorOperator,
+    SeriesVolumesOperator,
+    SynthesisOperator,
+    SyntheticSeriesWriterOperator,
+)
 from app.selection import load_rules
 
 PLANES = ("axial", "coronal", "sagittal")

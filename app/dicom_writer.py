@@ -22,7 +22,7 @@ import nibabel as nib
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 from codebrain import __version__
 
@@ -113,7 +113,8 @@ def series_module(source: Dataset, description: str, number: int, modality_name:
     ds.SeriesInstanceUID = generate_uid()
     ds.SeriesNumber = number
     ds.SeriesDescription = description[:64]
-    ds.SeriesDate, ds.SeriesTime = datetime.datetime.now().strftime("%Y%m%d"), datetime.datetime.now().strftime("%H%M%S")
+    now = datetime.datetime.now()
+    ds.SeriesDate, ds.SeriesTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     ds.FrameOfReferenceUID = source.get("FrameOfReferenceUID") or generate_uid()
     ds.PositionReferenceIndicator = source.get("PositionReferenceIndicator", "")
     ds.ScanningSequence = SCANNING_SEQUENCE.get(modality_name, "RM")

@@ -13,15 +13,18 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pydicom
-from monai.deploy.core import ConditionType, Fragment, Operator, OperatorSpec
+from monai.deploy.core import Fragment, Operator, OperatorSpec
 from monai.deploy.core.domain.dicom_series import DICOMSeries
 from monai.deploy.operators import DICOMDataLoaderOperator, DICOMSeriesSelectorOperator, DICOMSeriesToVolumeOperator
 from nibabel.processing import resample_from_to
 
 from app.dicom_writer import write_synthetic_series
 from app.errors import EXIT_CANTCREAT, EXIT_NOINPUT, AppError
-from app.selection import assign, load_rules
+from app.selection import assign
 from app.series_checks import check_series
+from codebrain.cli import UserError
+from codebrain.preprocess import choose_reference, preprocess
+from codebrain.synthesize import Synthesizer, best_bundled_model
 
 log = logging.getLogger("codebrain.map")
 MODEL_FILES = ("model.json", "model.safetensors")
@@ -113,7 +116,8 @@ class SeriesVolumesOperator(DICOMSeriesToVolumeOperator):
         self.prepare_series(series)
         voxels = self.generate_voxel_data(series).astype(np.float32)  # (slice, row, column)
         affine = np.array(getattr(series, self.ATTRIBUTE_NIFTI_AFFINE), dtype=float)
-        row_spacing, column_spacing = (float(v) for v in series.get_sop_instances()[0].get_native_sop_instance().PixelSpacing)
+        first = series.get_sop_instances()[0].get_native_sop_instance()
+        row_spacing, column_spacing = (float(v) for v in first.PixelSpacing)
         affine[:3, 0] *= column_spacing / row_spacing
         affine[:3, 1] *= row_spacing / column_spacing
         image = nib.Nifti1Image(np.ascontiguousarray(voxels.transpose(2, 1, 0)), affine)
@@ -140,8 +144,6 @@ class SynthesisOperator(Operator):
         spec.output("synthesized")
 
     def _model(self, available: list[str]) -> str:
-        from codebrain.synthesize import best_bundled_model
-
         if self.model_path and all((Path(self.model_path) / f).is_file() for f in MODEL_FILES):
             return self.model_path
         name = best_bundled_model(available)
@@ -150,10 +152,6 @@ class SynthesisOperator(Operator):
         return name
 
     def compute(self, op_input, op_output, context) -> None:
-        from codebrain.cli import UserError
-        from codebrain.preprocess import choose_reference, preprocess
-        from codebrain.synthesize import Synthesizer
-
         received = op_input.receive("volumes")
         volumes = received["volumes"]
         try:

@@ -15,7 +15,8 @@ def raise_stack_limit(wanted: int = 32 << 20) -> None:
     """Holoscan asks for a 32 MiB stack (its worker threads take the soft limit); raise it when allowed."""
     soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
     if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_STACK, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+        allowed = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_STACK, (allowed, hard))
 
 
 def load_cuda_runtime() -> None:

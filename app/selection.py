@@ -15,9 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from codebrain.data.modalities import MODALITIES
-
 from app.errors import EXIT_USAGE, AppError
+from codebrain.data.modalities import MODALITIES
 
 DEFAULT_RULES = Path(__file__).with_name("selection_rules.json")
 RULES_VARIABLE = "CODEBRAIN_SELECTION_RULES"

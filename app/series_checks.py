@@ -28,7 +28,8 @@ def check_series(datasets: Sequence[Dataset], label: str) -> None:
     if len(frames) > 1:
         raise AppError(f"{label}: slices in {len(frames)} frames of reference")
     orientation = np.array(datasets[0].ImageOrientationPatient, dtype=float)
-    if any(not np.allclose(np.array(ds.ImageOrientationPatient, dtype=float), orientation, atol=1e-4) for ds in datasets):
+    if any(not np.allclose(np.array(ds.ImageOrientationPatient, dtype=float), orientation, atol=1e-4)
+           for ds in datasets):
         raise AppError(f"{label}: slices with different orientations (a localizer or a multi-stack series)")
     if len({(int(ds.Rows), int(ds.Columns)) for ds in datasets}) > 1:
         raise AppError(f"{label}: slices of different sizes")
@@ -38,4 +39,5 @@ def check_series(datasets: Sequence[Dataset], label: str) -> None:
     if (steps < 1e-3).any():
         raise AppError(f"{label}: two slices at the same position (duplicated instances or several echoes)")
     if np.ptp(steps) > 0.01 * steps.mean() + 1e-3:
-        raise AppError(f"{label}: uneven slice spacing ({steps.min():.2f} to {steps.max():.2f} mm): gaps or missing slices")
+        raise AppError(f"{label}: uneven slice spacing ({steps.min():.2f} to {steps.max():.2f} mm): "
+                       "gaps or missing slices")

@@ -18,14 +18,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.show_selection", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("input", type=Path, help="folder with one study's DICOM files")
-    parser.add_argument("--rules", type=Path, help="selection rules JSON (default: $CODEBRAIN_SELECTION_RULES or the shipped rules)")
+    parser.add_argument("--rules", type=Path,
+                        help="selection rules JSON (default: $CODEBRAIN_SELECTION_RULES or the shipped rules)")
     args = parser.parse_args(argv)
     try:
         with sdk_session():
             pass
         from monai.deploy.core import Fragment
         
-        from app.operators import CountingDICOMLoader, ModalitySelectorOperator, describe
+        from app.operators import CountingDICOMLoader, ModalitySelectorOperator
         from app.selection import load_rules
 
         if not args.input.is_dir():

@@ -20,6 +20,7 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
+from conftest import BIN
 from nibabel.processing import resample_from_to
 
 from app.dicom_writer import SCALE, write_synthetic_series
@@ -28,7 +29,6 @@ from app.selection import assign, load_rules
 from app.study_builder import new_study, write_study
 from codebrain.data.simulate import main as simulate_main
 from codebrain.preprocess import coregister, to_ants, to_nibabel
-from conftest import BIN
 
 ROOT = Path(__file__).resolve().parents[1]
 MAP_PYTHON = ROOT / ".venv-map" / "bin" / "python"
@@ -105,7 +105,8 @@ def test_dciodvfy_finds_no_error(raw_run):
 
 def dcm2niix(folder: Path, out: Path) -> nib.Nifti1Image:
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(BIN / "dcm2niix"), "-z", "y", "-f", "vol", "-o", str(out), str(folder)], check=True, capture_output=True)
+    subprocess.run([str(BIN / "dcm2niix"), "-z", "y", "-f", "vol", "-o", str(out), str(folder)],
+                   check=True, capture_output=True)
     return nib.load(out / "vol.nii.gz")
 
 
@@ -159,7 +160,8 @@ def free_port() -> int:
 def orthanc(tmp_path):
     """A real PACS on 127.0.0.1: Debian's Orthanc with its own configuration and storage."""
     dicom_port, http_port = free_port(), free_port()
-    config = {"Name": "CODEBRAIN-TEST", "StorageDirectory": str(tmp_path / "db"), "IndexDirectory": str(tmp_path / "db"),
+    config = {"Name": "CODEBRAIN-TEST", "StorageDirectory": str(tmp_path / "db"),
+              "IndexDirectory": str(tmp_path / "db"),
               "DicomAet": "ORTHANC", "DicomPort": dicom_port, "HttpPort": http_port, "RemoteAccessAllowed": False,
               "AuthenticationEnabled": False, "DicomServerEnabled": True, "DicomCheckCalledAet": False,
               "Plugins": [], "StableAge": 1}
@@ -229,7 +231,8 @@ def small_image(shape=(24, 24, 6), seed=0) -> nib.Nifti1Image:
 def test_rules_pick_by_description_then_by_sequence_parameters(tmp_path):
     study = new_study("SEL")
     specs = {
-        "a": ("T1w", {"SeriesDescription": "SERIES A", "RepetitionTime": "9000", "EchoTime": "125", "InversionTime": "2500"}),
+        "a": ("T1w", {"SeriesDescription": "SERIES A", "RepetitionTime": "9000", "EchoTime": "125",
+                      "InversionTime": "2500"}),
         "b": ("T1w", {"SeriesDescription": "SAG MPRAGE", "RepetitionTime": "2300", "EchoTime": "3"}),
         "c": ("T1w", {"SeriesDescription": "AX T1 SE", "ContrastBolusAgent": "GADOBUTROL"}),
         "d": ("T1w", {"SeriesDescription": "SERIES D", "RepetitionTime": "4000", "EchoTime": "100"}),
@@ -348,8 +351,9 @@ def test_help_and_version():
 
 
 def test_packaging_files_name_this_version():
-    import codebrain
     import yaml
+
+    import codebrain
 
     assert yaml.safe_load((ROOT / "app" / "app.yaml").read_text())["application"]["version"] == codebrain.__version__
     workflow = json.loads((ROOT / "app" / "workflows" / "codebrain-workflow.json").read_text())
