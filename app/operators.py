@@ -19,10 +19,11 @@ from monai.deploy.operators import DICOMDataLoaderOperator, DICOMSeriesSelectorO
 from nibabel.processing import resample_from_to
 
 from app.dicom_writer import write_synthetic_series
-from app.errors import EXIT_CANTCREAT, EXIT_NOINPUT, AppError
+from app.errors import EXIT_CANTCREAT, EXIT_NOINPUT, EXIT_USAGE, AppError
 from app.selection import assign
 from app.series_checks import check_series
 from codebrain.cli import UserError
+from codebrain.model.io import BUNDLED
 from codebrain.preprocess import choose_reference, preprocess
 from codebrain.synthesize import Synthesizer, best_bundled_model
 
@@ -144,8 +145,22 @@ class SynthesisOperator(Operator):
         spec.output("synthesized")
 
     def _model(self, available: list[str]) -> str:
-        if self.model_path and all((Path(self.model_path) / f).is_file() for f in MODEL_FILES):
+        """-m / HOLOSCAN_MODEL_PATH: a bundled model's name, a model folder, or a folder holding one
+        model folder (the MAP packager's layout); the bundled model that uses most of the study when
+        it holds none (the MAP's default model folder is empty)."""
+        if self.model_path in BUNDLED:
             return self.model_path
+        path = Path(self.model_path or "")
+        if self.model_path and path.is_dir():
+            found = [path] if (path / "model.json").is_file() else sorted(p.parent for p in path.glob("*/model.json"))
+            if len(found) > 1:
+                raise AppError(f"{path} holds several models ({', '.join(p.name for p in found)}); "
+                               "point -m at one", EXIT_USAGE)
+            if found:
+                missing = [f for f in MODEL_FILES if not (found[0] / f).is_file()]
+                if missing:
+                    raise AppError(f"model folder {found[0]} lacks {', '.join(missing)}", EXIT_USAGE)
+                return str(found[0])
         name = best_bundled_model(available)
         if name is None:
             raise AppError(f"no bundled model has anything to synthesize from {', '.join(available)}")

@@ -360,3 +360,18 @@ def test_packaging_files_name_this_version():
     task = next(t for t in workflow["tasks"] if t["type"] == "docker")
     assert task["args"]["container_image"] == f"codebrain/map:{codebrain.__version__}"
     assert {t["id"] for t in workflow["tasks"]} >= {d["name"] for d in task["task_destinations"]}
+
+
+def test_the_model_comes_from_the_model_path_when_it_names_one(tmp_path):
+    """HOLOSCAN_MODEL_PATH may name a bundled model; a folder holding one model folder (the MAP
+    packager's layout) is used as that model; several are refused."""
+    _study(tmp_path / "in", modalities=("T2w", "PDw"))
+    proc = run_map("-i", tmp_path / "in", "-o", tmp_path / "out", env={"HOLOSCAN_MODEL_PATH": "brats"})
+    assert proc.returncode == 0, proc.stderr
+    made = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert made == ["synthetic-FLAIR", "synthetic-T1Gd", "synthetic-T1w"]
+    models = tmp_path / "models"
+    for name in ("brats", "ixi"):
+        shutil.copytree(ROOT / "codebrain" / "weights" / name, models / name)
+    proc = run_map("-i", tmp_path / "in", "-o", tmp_path / "out2", "-m", models)
+    assert proc.returncode == 64 and "several models" in proc.stderr
