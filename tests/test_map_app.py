@@ -375,3 +375,12 @@ def test_the_model_comes_from_the_model_path_when_it_names_one(tmp_path):
         shutil.copytree(ROOT / "codebrain" / "weights" / name, models / name)
     proc = run_map("-i", tmp_path / "in", "-o", tmp_path / "out2", "-m", models)
     assert proc.returncode == 64 and "several models" in proc.stderr
+
+
+def test_its_own_output_is_never_taken_as_input(raw_study, raw_run, tmp_path):
+    """The study as the PACS holds it after a run: the synthetic FLAIR (DERIVED) must not be picked."""
+    shutil.copytree(raw_study, tmp_path / "study")
+    shutil.copytree(raw_run, tmp_path / "study" / "codebrain")
+    proc = run_map(tmp_path / "study", module="app.show_selection")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(line.split("\t")[0] for line in proc.stdout.splitlines()) == ["T1Gd", "T1w", "T2w"]
