@@ -8,7 +8,7 @@ import time
 
 from app import __version__
 from app.errors import EXIT_FAILURE, EXIT_USAGE, AppError
-from app.runtime import sdk_session
+from app.runtime import start_sdk
 
 USAGE = f"""usage: python -m app [-i DICOM_IN] [-o DICOM_OUT] [-m MODEL] [-w WORKDIR] [-l LEVEL] [--debug]
 
@@ -51,13 +51,13 @@ def main(argv: list[str] | None = None) -> int:
         args += ["-l", "DEBUG" if debug else "ERROR"]
     started = time.time()
     try:
-        with sdk_session(debug):
-            from monai.deploy.core.arg_parser import parse_args
+        start_sdk(debug)
+        from monai.deploy.core.arg_parser import parse_args
 
-            from app.app import CodeBrainApp
+        from app.app import CodeBrainApp
 
-            parse_args(["app", *args])
-            CodeBrainApp([sys.executable, "app", *args]).run()  # holoscan drops argv[0]
+        parse_args(["app", *args])
+        CodeBrainApp([sys.executable, "app", *args]).run()  # holoscan drops argv[0]
     except SystemExit as err:  # argparse has printed its message
         return EXIT_USAGE if err.code else 0
     except AppError as err:

@@ -44,8 +44,8 @@ def ds_string(values: Sequence[float]) -> list[str]:
     return [f"{v:.10g}"[:16] for v in values]
 
 
-def to_uint16(values: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(np.asarray(values, dtype=np.float64) * SCALE), 0, 65535).astype(np.uint16)
+def to_uint16(values: np.ndarray, scale: float = SCALE) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(values, dtype=np.float64) * scale), 0, 65535).astype(np.uint16)
 
 
 def window(pixels: np.ndarray) -> tuple[float, float]:
@@ -172,11 +172,10 @@ def write_synthetic_series(
     equipment.PurposeOfReferenceCodeSequence = DicomSequence([purpose])
     series.ContributingEquipmentSequence = DicomSequence([equipment])
     pixels = to_uint16(volume)
-    centre, width = window(pixels)
+    series.WindowCenter, series.WindowWidth = window(pixels)
     instances = []
     for k, ref in enumerate(reference):
         ds = mr_instance(series, pixels[k], _geometry_from_reference(ref), k + 1)
-        ds.WindowCenter, ds.WindowWidth = centre, width
         source = Dataset()
         source.ReferencedSOPClassUID, source.ReferencedSOPInstanceUID = ref.SOPClassUID, ref.SOPInstanceUID
         ds.SourceImageSequence = DicomSequence([source])
@@ -197,20 +196,18 @@ def write_nifti_series(
     zooms = np.linalg.norm(affine[:3, :3], axis=0)
     orientation = np.concatenate([lps(affine[:3, 0]) / zooms[0], lps(affine[:3, 1]) / zooms[1]])
     scale = 4000.0 / max(float(np.percentile(data[data > 0], 99.5)) if (data > 0).any() else 1.0, 1e-6)
-    pixels = np.clip(np.rint(data * scale), 0, 65535).astype(np.uint16)
+    pixels = to_uint16(data, scale)
     acquisition = dict(acquisition or {})
     series = series_module(study, acquisition.pop("SeriesDescription", modality), series_number, modality)
     series.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
     for key, value in acquisition.items():
         setattr(series, key, value)
-    centre, width = window(pixels)
+    series.WindowCenter, series.WindowWidth = window(pixels)
     instances = []
     for k in range(data.shape[2]):
         position = lps((affine @ np.array([0.0, 0.0, k, 1.0]))[:3])
         geometry = {"ImageOrientationPatient": ds_string(orientation), "ImagePositionPatient": ds_string(position),
                     "PixelSpacing": ds_string([zooms[1], zooms[0]]), "SliceThickness": ds_string([zooms[2]])[0],
                     "SpacingBetweenSlices": ds_string([zooms[2]])[0]}
-        ds = mr_instance(series, pixels[:, :, k].T, geometry, k + 1)
-        ds.WindowCenter, ds.WindowWidth = centre, width
-        instances.append(ds)
+        instances.append(mr_instance(series, pixels[:, :, k].T, geometry, k + 1))
     return _save_all(instances, out_dir, modality)

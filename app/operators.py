@@ -175,8 +175,7 @@ class SynthesisOperator(Operator):
             if not usable:
                 raise AppError(f"model {synth.info['name']} takes {', '.join(synth.modalities)}; "
                                f"the study has {', '.join(volumes)}")
-            if set(usable) == set(synth.modalities):
-                raise AppError(f"every modality of model {synth.info['name']} is in the study: nothing to synthesize")
+            synth.check_modalities(usable)  # before the costly registration
             reference = choose_reference(list(usable))
             with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:
                 prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work)
@@ -192,7 +191,7 @@ class SynthesisOperator(Operator):
             return np.clip(data, 0, None).transpose(2, 1, 0)  # (slice, row, column) as the series
 
         op_output.emit({
-            "study": received["study"], "reference": ref_series, "inputs": list(usable),
+            "study": received["study"], "reference": ref_series,
             "images": {m: on_reference(img) for m, img in result.images.items()},
             "confidence": {m: on_reference(img) for m, img in result.confidence.items()} if self.confidence else {},
             "model": result.model_info | {"inputs": list(usable)},

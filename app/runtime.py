@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import importlib.util
 import logging
@@ -36,10 +35,10 @@ def load_cuda_runtime() -> None:
             return
 
 
-@contextlib.contextmanager
-def sdk_session(debug: bool = False):
-    """Holoscan's own log off unless debugging; the SDK's import-time warnings about optional GPU
-    decoders (nvimgcodec) silenced, since CPU decoding is what this application uses."""
+def start_sdk(debug: bool = False) -> None:
+    """Before the first SDK import: holoscan's own log off unless debugging, its stack and CUDA
+    runtime in place, and the SDK's import-time warnings about optional GPU decoders (nvimgcodec)
+    silenced, since CPU decoding is what this application uses."""
     os.environ.setdefault("HOLOSCAN_LOG_LEVEL", "INFO" if debug else "OFF")
     raise_stack_limit()
     load_cuda_runtime()
@@ -49,4 +48,3 @@ def sdk_session(debug: bool = False):
         import monai.deploy.operators  # noqa: F401  (the import that logs)
     finally:
         logging.disable(logging.NOTSET)
-    yield

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app import __version__
 from app.errors import EXIT_NOINPUT, AppError
-from app.runtime import sdk_session
+from app.runtime import start_sdk
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,10 +22,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="selection rules JSON (default: $CODEBRAIN_SELECTION_RULES or the shipped rules)")
     args = parser.parse_args(argv)
     try:
-        with sdk_session():
-            pass
+        start_sdk()
         from monai.deploy.core import Fragment
-        
+
         from app.operators import CountingDICOMLoader, ModalitySelectorOperator
         from app.selection import load_rules
 
@@ -33,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             raise AppError(f"{args.input} is not a folder", EXIT_NOINPUT)
         fragment = Fragment()
         studies = CountingDICOMLoader(fragment, input_folder=args.input, must_load=False,
-                                          name="loader").load_data_to_studies(args.input)
+                                      name="loader").load_data_to_studies(args.input)
         selector = ModalitySelectorOperator(fragment, rules=load_rules(args.rules), name="selector")
         for name, series in selector.select(studies).items():
             print(f"{name}\t{series.SeriesNumber}\t{series.SeriesDescription}\t{series.SeriesInstanceUID}")

@@ -26,7 +26,7 @@ import argparse
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,14 +100,21 @@ class Synthesizer:
         self.modalities = tuple(self.info["modalities"])
         self.planes, self.batch_size, self.progress = tuple(planes), batch_size, progress
 
-    def _prepare(self, inputs: Mapping[str, ImageLike]) -> tuple[nib.Nifti1Image, dict[str, np.ndarray], list[str]]:
-        if not inputs:
+    def check_modalities(self, given: Iterable[str]) -> None:
+        """Refuse an input set the model cannot complete; callers with costly preparation (the DICOM
+        app's registration) ask before it."""
+        given = list(given)
+        if not given:
             raise UserError("no input modality given")
-        unknown = [m for m in inputs if m not in self.modalities]
+        unknown = [m for m in given if m not in self.modalities]
         if unknown:
             raise UserError(f"the model does not know {unknown[0]!r} (it takes {', '.join(self.modalities)})")
-        if set(inputs) == set(self.modalities):
-            raise UserError(f"every modality of the model is given ({', '.join(self.modalities)}): nothing to synthesize")
+        if set(given) == set(self.modalities):
+            raise UserError(f"every modality of the model is given ({', '.join(self.modalities)}): "
+                            "nothing to synthesize")
+
+    def _prepare(self, inputs: Mapping[str, ImageLike]) -> tuple[nib.Nifti1Image, dict[str, np.ndarray], list[str]]:
+        self.check_modalities(inputs)
         images = {m: _as_image(v, m) for m, v in inputs.items()}
         ref_name, ref = next(iter(images.items()))
         notes = []

@@ -126,11 +126,13 @@ def ema_with_warmup(decay: float):
     """EMA whose decay grows as (1 + n) / (10 + n) up to ``decay``: a fixed 0.999 over a 1,600-step
     run kept a fifth of the random initial weights in the average and ruined the model (measured)."""
 
-    def average(averaged: torch.Tensor, current: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-        d = min(decay, (1.0 + float(n)) / (10.0 + float(n)))
-        return averaged + (current - averaged) * (1.0 - d)
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        steps = float(n)  # one read of the counter per update, not one per tensor
+        weight = 1.0 - min(decay, (1.0 + steps) / (10.0 + steps))
+        for a, c in zip(averaged, current):
+            a.lerp_(c, weight)
 
-    return average
+    return update
 
 
 class Trainer:
@@ -167,7 +169,7 @@ class Trainer:
         # noise, which a short schedule with a high learning rate leaves in the weights
         self.ema = None
         if self.tc.ema_decay > 0:
-            self.ema = AveragedModel(self.trainable, avg_fn=ema_with_warmup(self.tc.ema_decay))
+            self.ema = AveragedModel(self.trainable, multi_avg_fn=ema_with_warmup(self.tc.ema_decay))
         self.net = self.trainable
         self.disc_net = self.disc
         if ctx.world > 1:
