@@ -69,8 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         modality, sep, path = item.partition("=")
         if not sep or modality not in ACQUISITION:
             parser.error(f"{item!r}: expected MODALITY=PATH with MODALITY among {', '.join(ACQUISITION)}")
-        images[modality] = nib.load(path)
-    study = write_study(images, args.output, new_study(args.patient_id))
+        try:
+            images[modality] = nib.load(path)
+        except (OSError, nib.filebasedimages.ImageFileError) as err:
+            parser.error(f"{path}: {err}")
+    try:
+        study = write_study(images, args.output, new_study(args.patient_id))
+    except ValueError as err:  # not a 3D image
+        parser.error(str(err))
     print(f"study {study.StudyInstanceUID}: {', '.join(images)} in {args.output}")
     return 0
 
