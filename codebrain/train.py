@@ -367,8 +367,10 @@ class Trainer:
             "metrics": metrics,
         }
         if self.stage == 2:
-            info["stage1_training"] = self.stage1_info.get("training")
-            info["stage1_metrics"] = self.stage1_info.get("metrics")
+            # --stage1 may name a complete model, whose own grader run is not the Stage I it holds
+            prefix = "stage1_" if self.stage1_info["stage"] == 2 else ""
+            info["stage1_training"] = self.stage1_info.get(f"{prefix}training")
+            info["stage1_metrics"] = self.stage1_info.get(f"{prefix}metrics")
         save_model_dir(self.args.output, state, self.cfg.model, self.stage, info)
 
 

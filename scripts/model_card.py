@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "codebrain" / "weights"
+CONFIGS = WEIGHTS.parent / "configs"
 
 
 def pattern_means(report: dict) -> dict[str, dict[str, float]]:
@@ -22,6 +23,12 @@ def pattern_means(report: dict) -> dict[str, dict[str, float]]:
     for e in report["entries"]:
         out.setdefault("+".join(e["given"]), []).append(e)
     return {k: {m: round(sum(e[m] for e in v) / len(v), 3) for m in ("psnr", "ssim", "mae")} for k, v in out.items()}
+
+
+def where(training: dict) -> str:
+    """The device, and the accelerator's name where the run recorded one (older runs did not)."""
+    name = training.get("accelerator")
+    return f"device {training['device']}" + (f" ({name})" if name and name != training["device"] else "")
 
 
 def main(name: str, work: Path) -> None:
@@ -33,7 +40,8 @@ def main(name: str, work: Path) -> None:
     info_path = WEIGHTS / name / "model.json"
     info = json.loads(info_path.read_text())
     info["card"] = {
-        "recipe": "scripts/train_bundled.sh (config codebrain/configs/bundled-%s.yaml)" % name,
+        "recipe": "scripts/train_bundled.sh (configs %s)" % ", ".join(
+            f"codebrain/configs/{p.name}" for p in sorted(CONFIGS.glob(f"bundled-{name}*.yaml"))),
         "test": {"subjects": reports["model"]["subjects"], "overall": reports["model"]["overall"],
                  "by_number_of_inputs": reports["model"]["by_number_of_inputs"],
                  "by_missing_modality": reports["model"]["by_missing_modality"]},
@@ -49,13 +57,14 @@ def main(name: str, work: Path) -> None:
     for p, v in info["card"]["pattern_psnr"].items():
         lines.append(f"| {p} | {v['model']:.2f} | {v['mean']:.2f} | {v['quadratic']:.2f} |")
     o = {k: reports[k]["overall"] for k in reports}
-    lines.append(f"| **overall** (PSNR / SSIM % / MAE x1000) | {o['model']['psnr']:.2f} / {o['model']['ssim']:.1f} / "
-                 f"{o['model']['mae']:.1f} | {o['mean']['psnr']:.2f} / {o['mean']['ssim']:.1f} / {o['mean']['mae']:.1f} | "
-                 f"{o['quadratic']['psnr']:.2f} / {o['quadratic']['ssim']:.1f} / {o['quadratic']['mae']:.1f} |")
+    cells = " | ".join(f"{o[k]['psnr']:.2f} / {o[k]['ssim']:.1f} / {o[k]['mae']:.1f}"
+                       for k in ("model", "mean", "quadratic"))
+    lines.append(f"| **overall** (PSNR / SSIM % / MAE x1000) | {cells} |")
     t = info["training"]
-    lines += ["", f"Training: `{t['command']}` (Stage II), {t['step']} steps per stage, seed {t['seed']}, "
-              f"device {t['device']}, Stage II wall time {t['wall_time_s']} s; Stage I: "
-              f"{info['stage1_training']['step']} steps, {info['stage1_training']['wall_time_s']} s.",
+    s1 = info["stage1_training"]
+    lines += ["", f"Stage I: `{s1['command']}`, {s1['step']} steps, seed {s1['seed']}, {where(s1)}, "
+              f"{s1['wall_time_s']} s.",
+              f"Stage II: `{t['command']}`, {t['step']} steps, seed {t['seed']}, {where(t)}, {t['wall_time_s']} s.",
               f"Recipe: {info['card']['recipe']}. sha256 of model.safetensors: `{info['sha256']}`."]
     (WEIGHTS / name / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

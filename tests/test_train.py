@@ -69,6 +69,18 @@ def test_stage2_learns_the_code(stage2_run):
     assert any(k.startswith("grader.") for k in weights) and any(k.startswith("stage1.") for k in weights)
 
 
+def test_a_new_grader_on_a_complete_model_keeps_its_stage1_provenance(stage2_run, sim_data, tmp_path, cache_dir):
+    """--stage1 may name a complete model (how the bundled brats grader was retrained): the card must
+    then name the Stage I run inside it, not that model's own grader run."""
+    out = tmp_path / "regraded"
+    run_cli("codebrain-train", "stage2", "--config", "tiny", "--data", sim_data, "--stage1", stage2_run,
+            "--output", out, "--device", "cpu", "--max-steps", "4", "--cache-dir", cache_dir)
+    old = json.loads((stage2_run / "model.json").read_text())
+    new = json.loads((out / "model.json").read_text())
+    assert new["stage1_training"] == old["stage1_training"] and " stage1 " in new["stage1_training"]["command"]
+    assert new["stage1_metrics"] == old["stage1_metrics"]
+
+
 def test_eval_writes_the_table(stage2_run, sim_data, tmp_path, cache_dir):
     out = tmp_path / "eval.json"
     proc = run_cli("codebrain-eval", "--model", stage2_run, "--data", sim_data, "--output", out,
