@@ -7,10 +7,10 @@
 #       write the model cards.
 # Settings (environment, defaults in brackets; the defaults reproduce the shipped recipes): DEVICE [cpu]
 # (cuda trains on the GPU), STAGE2_DEVICE [DEVICE] for Stage II alone (the shipped brats grader was
-# trained with cuda: bf16 on a GPU and float32 on a CPU do not give bit-identical weights), SIMS [12] simulated subjects, REAL_REPEATS [8] copies of the training
-# patient (about a third of the BraTS-style slices), VAL [real] (or sims: see data()), JOBS [1]
-# simulation processes, STEPS1/STEPS2 steps per stage [the config's],
-# BATCH and WORKERS [the config's], TIME_LIMIT [none] minutes per stage (a guard: the run ends
+# trained with cuda: bf16 on a GPU and float32 on a CPU do not give bit-identical weights), SIMS [12]
+# simulated subjects, REAL_REPEATS [8] copies of the training patient (about a third of the
+# BraTS-style slices), VAL [real] (or sims: see data()), JOBS [1] simulation processes, STEPS1/STEPS2
+# steps per stage [the config's], BATCH and WORKERS [the config's], TIME_LIMIT [none] minutes per stage (a guard: the run ends
 # cleanly with its best model), PYTHON [.venv/bin/python].
 set -euo pipefail
 cd "$(dirname "$0")/.."

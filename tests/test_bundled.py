@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from codebrain.data.simulate import SimulationOptions, simulate_subject
-from codebrain.model.io import load_model_dir
+from codebrain.model.io import load_model_dir, read_model_info
 from codebrain.synthesize import choose_model, synthesize
 
 
@@ -15,6 +15,16 @@ def test_bundled_model_loads_and_has_a_card(name, modalities):
     assert info["modalities"] == modalities and info["stage"] == 2
     assert info["card"]["test"]["overall"]["psnr"] > 0 and info["training"]["command"]
     assert sum(p.numel() for p in model.parameters()) < 5e6  # a few MB
+
+
+@pytest.mark.parametrize("name", ["brats", "ixi"])
+def test_bundled_model_card_meets_the_release_bar(name):
+    """A model ships only if, on its held-out real patient, every pattern mean beats both baselines
+    (the card's own table), and the card's summary flag agrees with that table."""
+    card = read_model_info(name)["card"]
+    losing = [p for p, v in card["pattern_psnr"].items() if v["model"] <= max(v["mean"], v["quadratic"])]
+    assert not losing, losing
+    assert card["beats_both_baselines_on_every_pattern"]
 
 
 def test_default_model_follows_the_inputs():
