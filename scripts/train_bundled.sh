@@ -10,8 +10,8 @@
 # trained with cuda: bf16 on a GPU and float32 on a CPU do not give bit-identical weights), SIMS [12]
 # simulated subjects, REAL_REPEATS [8] copies of the training patient (about a third of the
 # BraTS-style slices), VAL [real] (or sims: see data()), JOBS [1] simulation processes, STEPS1/STEPS2
-# steps per stage [the config's], BATCH and WORKERS [the config's], TIME_LIMIT [none] minutes per stage (a guard: the run ends
-# cleanly with its best model), PYTHON [.venv/bin/python].
+# steps per stage [the config's], BATCH and WORKERS [the config's], TIME_LIMIT [none] minutes per
+# stage (a guard: the run ends cleanly with its best model), PYTHON [.venv/bin/python].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEP=${1:-all}
