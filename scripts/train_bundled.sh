@@ -57,8 +57,9 @@ data() {
     printf '{"train": [%s], "val": [%s], "test": ["TCGA-DU-7294"]}\n' "$sims" "$val" > "$WORK/ixi/splits.json"
 }
 
-# Stage II of brats has its own recipe (codebrain/configs/bundled-brats-stage2.yaml) and seed: the
-# seed-2026 run of it scored 13 of 14 patterns on the test patient, seed 2027 all 14 (model card)
+# Stage II of brats has its own recipe and seed: the seed-2026 run of it scored 13 of 14 patterns on
+# the test patient, seed 2027 all 14 (model card)
+declare -A STAGE2_CONFIG=([brats]=bundled-brats-stage2 [ixi]=bundled-ixi)
 declare -A STAGE2_SEED=([brats]=2027 [ixi]=$SEED)
 
 train_one() {  # name
@@ -66,11 +67,9 @@ train_one() {  # name
     [ -z "${BATCH:-}" ] || opts+=(--batch-size "$BATCH")
     [ -z "${WORKERS:-}" ] || opts+=(--workers "$WORKERS")
     [ -z "${TIME_LIMIT:-}" ] || opts+=(--time-limit "$TIME_LIMIT")
-    local stage2_config="bundled-$1"
-    [ ! -f "codebrain/configs/bundled-$1-stage2.yaml" ] || stage2_config="bundled-$1-stage2"
     $PY -m codebrain.train stage1 "${opts[@]}" --config "bundled-$1" --device "$DEVICE" --seed $SEED \
         ${STEPS1:+--max-steps "$STEPS1"} --output "$WORK/runs/$1-stage1"
-    $PY -m codebrain.train stage2 "${opts[@]}" --config "$stage2_config" --device "${STAGE2_DEVICE:-$DEVICE}" \
+    $PY -m codebrain.train stage2 "${opts[@]}" --config "${STAGE2_CONFIG[$1]}" --device "${STAGE2_DEVICE:-$DEVICE}" \
         --seed "${STAGE2_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" \
         --output "$WORK/runs/$1"
 }
