@@ -10,6 +10,7 @@ Neither sees any neighbourhood, so they measure what intensity mapping alone ach
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -66,3 +67,13 @@ class QuadraticRegression:
         pred[~(given > 0).any(1)] = 0.0
         out = pred.reshape(n, h, w, c).transpose(0, 3, 1, 2)
         return torch.from_numpy(np.ascontiguousarray(out)).to(incomplete.device)
+
+
+def fit_quadratic(data: Path, split: str, modalities: tuple[str, ...], size: int,
+                  cache_dir: Path | None = None) -> QuadraticRegression:
+    """The regression fitted on a training folder's split: what a model trained there also saw."""
+    from codebrain.data.slices import build_slice_cache
+    from codebrain.data.volumes import split_subjects
+
+    fit = build_slice_cache(data, split_subjects(data, split), modalities, size, cache_dir)
+    return QuadraticRegression.fit(fit.images, fit.present)

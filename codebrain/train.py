@@ -417,7 +417,7 @@ def _train(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> int:
         (output / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     trainer.started = time.time()
     tc = cfg.train
-    dataset = SliceDataset(train_cache, augment=tc.augment, crop=tc.crop_size)
+    dataset = SliceDataset(train_cache, augment=tc.augment, crop=tc.crop_size, intensity=tc.intensity_augmentation)
     val = SliceDataset(val_cache)
     sampler = SeededSampler(len(dataset), tc.batch_size, args.seed, trainer.step, ctx.rank, ctx.world)
     loader = DataLoader(dataset, batch_size=tc.batch_size, sampler=sampler, num_workers=tc.workers,

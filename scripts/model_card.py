@@ -3,8 +3,10 @@
     python scripts/model_card.py NAME WORK_DIR
 
 Reads WORK_DIR/eval-NAME.json, eval-NAME-mean.json and eval-NAME-quadratic.json (written
-by scripts/train_bundled.sh) and updates codebrain/weights/NAME/. The weights' sha256 is
-of model.safetensors, so editing model.json does not change it.
+by scripts/train_bundled.sh) and, when present, WORK_DIR/generalisation-NAME/summary.json
+(``benchmarks/generalisation.py``: every real source the model did not train on), and updates
+codebrain/weights/NAME/. The weights' sha256 is of model.safetensors, so editing model.json
+does not change it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def main(name: str, work: Path) -> None:
         "baselines_overall": {k: reports[k]["overall"] for k in ("mean", "quadratic")},
         "beats_both_baselines_on_every_pattern": all(beats.values()),
     }
+    sources = work / f"generalisation-{name}" / "summary.json"
+    if sources.exists():
+        summary = json.loads(sources.read_text())
+        info["card"]["sources"] = summary["sources"]
+        info["card"]["training_subjects"] = summary["excluded_as_training"]
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     lines = [f"# Bundled model `{name}`", "",
              f"Modalities: {', '.join(info['modalities'])}. Test subject(s): {', '.join(reports['model']['subjects'])}"
@@ -66,6 +73,16 @@ def main(name: str, work: Path) -> None:
               f"{s1['wall_time_s']} s.",
               f"Stage II: `{t['command']}`, {t['step']} steps, seed {t['seed']}, {where(t)}, {t['wall_time_s']} s.",
               f"Recipe: {info['card']['recipe']}. sha256 of model.safetensors: `{info['sha256']}`."]
+    if "sources" in info["card"]:
+        lines += ["", "Per source (real patients this model never trained on; "
+                  "`benchmarks/generalisation.py`; PSNR / SSIM %):", "",
+                  "| source | subjects | CodeBrain | mean of inputs | quadratic regression | beats both (PSNR, SSIM) |",
+                  "|---|---|---|---|---|---|"]
+        for src, v in info["card"]["sources"].items():
+            won = v["beats_both"]["overall"]
+            lines.append(f"| {src} | {', '.join(v['subjects'])} | "
+                         + " | ".join(f"{v[k]['psnr']:.2f} / {v[k]['ssim']:.1f}" for k in ("model", "mean", "quadratic"))
+                         + f" | {'yes' if won['psnr'] else 'no'}, {'yes' if won['ssim'] else 'no'} |")
     (WEIGHTS / name / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -3,7 +3,8 @@
 #   scripts/train_bundled.sh {all|data|train|evaluate|install} [WORK_DIR] [SHARED_DATA]
 # data: simulated subjects + the real TCGA cases of SHARED_DATA/brats_style (TCGA-FG-6692 trains,
 #       TCGA-DU-7294 is held out for testing); train: both models side by side; evaluate: the models
-#       and the two baselines on the held-out patient; install: copy into codebrain/weights/ and
+#       and the two baselines on the held-out patient and on every real source of SHARED_DATA they did
+#       not train on (benchmarks/generalisation.py); install: copy into codebrain/weights/ and
 #       write the model cards.
 # Settings (environment, defaults in brackets; the defaults reproduce the shipped recipes): DEVICE [cpu]
 # (cuda trains on the GPU), STAGE2_DEVICE [DEVICE] for Stage II alone (the shipped brats grader was
@@ -61,6 +62,8 @@ data() {
 # the test patient, seed 2027 all 14 (model card)
 declare -A STAGE2_CONFIG=([brats]=bundled-brats-stage2 [ixi]=bundled-ixi)
 declare -A STAGE2_SEED=([brats]=2027 [ixi]=$SEED)
+# the real patients each model trains on (data() above), never scored as a test
+declare -A REAL_TRAINING=([brats]=TCGA-FG-6692 [ixi]="")
 
 train_one() {  # name
     local opts=(--data "$WORK/$1")
@@ -92,6 +95,9 @@ evaluate() {
         $PY -m codebrain.evaluate --baseline mean --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-mean.json"
         $PY -m codebrain.evaluate --baseline quadratic --modalities "$mods" --data "$WORK/$name" \
             --output "$WORK/eval-$name-quadratic.json"
+        # every real source of SHARED the model did not train on, beside both baselines (model card)
+        $PY benchmarks/generalisation.py --model "$WORK/runs/$name" --shared "$SHARED" --work "$WORK/generalisation" \
+            --fit-data "$WORK/$name" --exclude ${REAL_TRAINING[$name]} --output "$WORK/generalisation-$name"
     done
 }
 

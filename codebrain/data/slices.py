@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,10 +108,17 @@ def _subject_slices(folder: Path, modalities: tuple[str, ...], size: int) -> tup
     return pad_or_crop(slices, size).astype(np.float16), [m in vols.data for m in modalities]
 
 
-def _augmentations(crop: int):
-    """Spatial augmentation for whole stacks, intensity augmentation for the model's input only."""
+def _augmentations(crop: int, intensity: str = "standard"):
+    """Spatial augmentation for whole stacks, intensity augmentation for the model's input only.
+
+    ``domain-random`` draws each input contrast through a random monotone intensity curve
+    (MONAI ``RandHistogramShift``), a wide gamma, a strong bias field, blur (a coarser or
+    thicker-slice acquisition) and noise, as SynthSeg/SynthSR randomise their synthetic
+    inputs: the targets stay real, so the model must infer them from anatomy and relative
+    contrast, not from the exact intensity profile of the few sites it trained on.
+    """
     from monai.transforms import (Compose, RandAdjustContrast, RandAffine, RandBiasField, RandFlip,
-                                  RandGaussianNoise, RandSpatialCrop)
+                                  RandGaussianNoise, RandGaussianSmooth, RandHistogramShift, RandSpatialCrop)
 
     spatial = [
         RandFlip(prob=0.5, spatial_axis=0),
@@ -119,12 +127,21 @@ def _augmentations(crop: int):
     ]
     if crop:
         spatial.append(RandSpatialCrop((crop, crop), random_size=False))
-    intensity = Compose([
-        RandBiasField(prob=0.3, coeff_range=(0.0, 0.2)),
-        RandAdjustContrast(prob=0.3, gamma=(0.7, 1.5)),
-        RandGaussianNoise(prob=0.2, std=0.02),
-    ])
-    return Compose(spatial), intensity
+    if intensity == "domain-random":
+        steps = [
+            RandHistogramShift(num_control_points=(4, 8), prob=0.5),
+            RandAdjustContrast(prob=0.5, gamma=(0.5, 2.0)),
+            RandBiasField(prob=0.5, coeff_range=(0.0, 0.4)),
+            RandGaussianSmooth(sigma_x=(0.0, 1.5), sigma_y=(0.0, 1.5), prob=0.25),
+            RandGaussianNoise(prob=0.3, std=0.04),
+        ]
+    else:
+        steps = [
+            RandBiasField(prob=0.3, coeff_range=(0.0, 0.2)),
+            RandAdjustContrast(prob=0.3, gamma=(0.7, 1.5)),
+            RandGaussianNoise(prob=0.2, std=0.02),
+        ]
+    return Compose(spatial), Compose(steps)
 
 
 def _plain(x) -> torch.Tensor:
@@ -141,11 +158,11 @@ class SliceDataset(Dataset):
     depends only on the training step, which makes ``--resume`` exact.
     """
 
-    def __init__(self, cache: SliceCache, augment: bool = False, crop: int = 0) -> None:
+    def __init__(self, cache: SliceCache, augment: bool = False, crop: int = 0, intensity: str = "standard") -> None:
         self.cache = cache
         self.augment = augment
         self.crop = crop
-        self._spatial, self._intensity = _augmentations(crop) if augment or crop else (None, None)
+        self._spatial, self._intensity = _augmentations(crop, intensity) if augment or crop else (None, None)
 
     def __len__(self) -> int:
         return len(self.cache.images)
@@ -163,7 +180,9 @@ class SliceDataset(Dataset):
             view = full
             if self.augment:
                 self._intensity.set_random_state(seed=seed + 1)
-                view = torch.stack([_plain(self._intensity(c[None]))[0] for c in full])
+                with warnings.catch_warnings():  # a crop outside the brain is all zero: nothing to shift
+                    warnings.filterwarnings("ignore", message="The image's intensity is a single value")
+                    view = torch.stack([_plain(self._intensity(c[None]))[0] for c in full])
                 view = view.clamp(0, 1) * (full > 0)
         return full.clamp(0, 1), view, torch.from_numpy(self.cache.present[index].copy())
 

@@ -37,6 +37,9 @@ class ModelConfig:
             raise ValueError(f"grader_head must be 'ordinal' or 'classification', not {self.grader_head!r}")
 
 
+INTENSITY_AUGMENTATIONS = ("standard", "domain-random")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 300_000
@@ -58,7 +61,16 @@ class TrainConfig:
     checkpoint_every: int = 5000
     log_every: int = 50
     augment: bool = True
+    # input-only intensity augmentation: "standard" (mild bias, gamma, noise) or "domain-random"
+    # (SynthSR-style: random monotone intensity curves, wide gamma, strong bias, blur, noise), so the
+    # grader reads anatomy from relative contrast rather than one site's absolute intensities
+    intensity_augmentation: str = "standard"
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.intensity_augmentation not in INTENSITY_AUGMENTATIONS:
+            raise ValueError(f"intensity_augmentation must be one of {', '.join(INTENSITY_AUGMENTATIONS)}, "
+                             f"not {self.intensity_augmentation!r}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""The real patients of ``../shared/data`` as evaluation (and, where licensed, training) folders.
+
+Generalisation is measured per *source* (a site, scanner and era), not per patient: a model
+that learned one site's intensities looks fine on that site's next patient and fails on the
+next site. Each source below is laid out as ``OUT/<source>/<subject>/<Modality>.nii.gz``, the
+training-folder layout every CodeBrain command reads, with the licence that decides whether
+shipped weights may learn from it. Co-registered, skull-stripped sources are linked, not
+copied (non-commercial images never enter the repository or a model folder); the one source
+as acquired (``mccausland-chris``: T1w and PDw on their own grids, skull on) goes through the
+project's own preprocessing (N4, rigid ANTs registration of the PDw to the T1w, template
+skull stripping), as a user's raw scans would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from scipy import ndimage
+
+from codebrain.cli import EXIT_NOINPUT, UserError
+from codebrain.data.modalities import BRATS_SUFFIXES
+from codebrain.data.volumes import save_nifti
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    folder: str  # under the shared data root
+    subjects: tuple[str, ...]
+    files: dict[str, str]  # modality -> file name inside a subject folder
+    licence: str
+    trainable: bool  # may shipped weights be trained on it
+    raw: bool = False  # as acquired: needs co-registration and skull stripping
+
+    def path(self, root: Path, subject: str, modality: str) -> Path:
+        return root / self.folder / subject / self.files[modality]
+
+
+_BRATS_FILES = {modality: f"{suffix}.nii.gz" for suffix, modality in BRATS_SUFFIXES.items()
+                if suffix in ("t1n", "t1c", "t2w", "t2f")}
+SOURCES: tuple[Source, ...] = (
+    Source("tcga", "brats_style", ("TCGA-DU-7294", "TCGA-FG-6692"), _BRATS_FILES, "CC BY 3.0", True),
+    Source("stroke-cstar", "multisite", ("stroke-cstar",), {m: f"{m}.nii.gz" for m in ("T1w", "T2w", "FLAIR")},
+           "MIT", True),
+    Source("brats2013", "multisite/brats2013", ("pat0001", "pat0002", "pat0003"),
+           {m: f"{m}.nii.gz" for m in ("FLAIR", "T1Gd")}, "CC BY-NC-SA 3.0 CH", False),
+    Source("mccausland-chris", "multisite", ("mccausland-chris",), {m: f"{m}.nii.gz" for m in ("T1w", "PDw")},
+           "CC BY-NC 4.0", False, raw=True),
+)
+
+
+def source(name: str) -> Source:
+    for s in SOURCES:
+        if s.name == name:
+            return s
+    raise UserError(f"unknown source {name!r}; known: {', '.join(s.name for s in SOURCES)}")
+
+
+def assemble(shared: Path, out: Path, names: list[str] | None = None) -> dict[str, Path]:
+    """Lay out the named sources (default all) under ``out``; returns source name -> folder.
+
+    Idempotent: a subject folder that already holds every file is kept, so the registration
+    of the raw source runs once per work folder.
+    """
+    if not (shared / "README.md").exists():
+        raise UserError(f"{shared} is not the shared data folder (no README.md)", EXIT_NOINPUT)
+    folders = {}
+    for src in (source(n) for n in (names or [s.name for s in SOURCES])):
+        for subject in src.subjects:
+            target = out / src.name / subject
+            if all((target / f"{m}.nii.gz").exists() for m in src.files):
+                continue
+            missing = [p for p in (src.path(shared, subject, m) for m in src.files) if not p.exists()]
+            if missing:
+                raise UserError(f"source {src.name}: {missing[0]} does not exist", EXIT_NOINPUT)
+            target.mkdir(parents=True, exist_ok=True)
+            if src.raw:
+                _preprocess_raw(src, shared, subject, target)
+            else:
+                for modality in src.files:
+                    link = target / f"{modality}.nii.gz"
+                    link.unlink(missing_ok=True)
+                    link.symlink_to(src.path(shared, subject, modality).resolve())
+        folders[src.name] = out / src.name
+    return folders
+
+
+def _preprocess_raw(src: Source, shared: Path, subject: str, target: Path) -> None:
+    """N4, rigid registration onto the first modality's grid and template skull stripping.
+
+    The brain is then cut to where every contrast has data: a thick-slice PDw covers less
+    of the head than the 3D T1w, and slices beyond its field of view would be scored as
+    black targets.
+    """
+    from codebrain.preprocess import preprocess
+
+    images = {m: nib.load(str(src.path(shared, subject, m))) for m in src.files}
+    result = preprocess(images, reference=next(iter(src.files)), workdir=target.parent / f".prep-{subject}")
+    arrays = {m: img.get_fdata(dtype=np.float32) for m, img in result.images.items()}
+    covered = ndimage.binary_fill_holes(np.all([a > 0 for a in arrays.values()], axis=0))
+    for modality, array in arrays.items():
+        save_nifti(array * covered, result.images[modality].affine, target / f"{modality}.nii.gz")

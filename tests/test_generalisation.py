@@ -1,0 +1,146 @@
+"""Evaluation across sources: subjects lacking modalities, per-subject reports, per-source tables."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def _subject(src: Path, dst: Path, modalities: tuple[str, ...]) -> None:
+    dst.mkdir(parents=True)
+    for m in modalities:
+        shutil.copyfile(src / f"{m}.nii.gz", dst / f"{m}.nii.gz")
+
+
+def test_eval_scores_what_each_subject_allows_and_reports_each_subject(stage2_run, sim_data, tmp_path, cache_dir):
+    data = tmp_path / "mixed"
+    _subject(sim_data / "sim0003", data / "full", ("T1w", "T2w", "FLAIR"))
+    _subject(sim_data / "sim0002", data / "no-t2w", ("T1w", "FLAIR"))
+    out = tmp_path / "eval.json"
+    proc = run_cli("codebrain-eval", "--model", stage2_run, "--data", data, "--output", out, "--cache-dir", cache_dir)
+    report = json.loads(out.read_text())
+    assert set(report["per_subject"]) == {"full", "no-t2w"}
+    partial = report["per_subject"]["no-t2w"]["entries"]
+    # only T1w -> FLAIR and FLAIR -> T1w: T2w is neither given nor scored
+    assert sorted(e["pattern"] + ":" + e["missing"] for e in partial) == ["FLAIR -> T1w+T2w:T1w",
+                                                                         "T1w -> T2w+FLAIR:FLAIR"]
+    assert len(report["per_subject"]["full"]["entries"]) == 9 and report["skipped"] == []
+    # pooled entries count each slice once: the T1w -> FLAIR entry holds both subjects' slices
+    pooled = {(e["pattern"], e["missing"]): e["n_slices"] for e in report["entries"]}
+    per = {(e["pattern"], e["missing"]): e["n_slices"] for s in report["per_subject"].values() for e in s["entries"]
+           if e["pattern"] == "T1w -> T2w+FLAIR" and e["missing"] == "FLAIR"}
+    assert pooled[("T1w -> T2w+FLAIR", "FLAIR")] == sum(per.values()) > per[("T1w -> T2w+FLAIR", "FLAIR")]
+    assert "subject no-t2w" in proc.stdout and "subject full" in proc.stdout
+
+
+def test_eval_says_which_patterns_no_subject_allows(stage2_run, sim_data, tmp_path, cache_dir):
+    data = tmp_path / "t1-flair-only"
+    _subject(sim_data / "sim0003", data / "a", ("T1w", "FLAIR"))
+    out = tmp_path / "eval.json"
+    proc = run_cli("codebrain-eval", "--model", stage2_run, "--data", data, "--output", out, "--cache-dir", cache_dir)
+    report = json.loads(out.read_text())
+    assert len(report["entries"]) == 2
+    # T2w given (T2w, T1w+T2w, T2w+FLAIR: 4 targets) or T2w the target (3 patterns): 7 pairs
+    assert len(report["skipped"]) == 7 and all("T2w" in s for s in report["skipped"])
+    assert "skipped 7 pattern/target pair(s)" in proc.stdout
+    assert set(report["by_missing_modality"]) == {"T1w", "FLAIR"}
+
+
+def _crop(src: Path, dst: Path) -> None:
+    """A 20-slice crop of a real volume, 128 voxels across as the tiny model's slices are."""
+    img = nib.load(str(src))
+    x0, y0, z0 = [max(0, (n - c) // 2) for n, c in zip(img.shape, (120, 128, 20))]
+    nib.save(img.slicer[x0 : x0 + 120, y0 : y0 + 128, z0 : z0 + 20], str(dst))
+
+
+@pytest.fixture
+def fake_shared(tmp_path, sim_data) -> Path:
+    """Crops of the MIT stroke patient, and a FLAIR+T1Gd source like BraTS 2013 made of simulated images."""
+    if not (SHARED / "multisite" / "stroke-cstar").exists():
+        pytest.skip(f"{SHARED} (the shared data folder) is not beside the checkout")
+    root = tmp_path / "shared"
+    (root / "multisite" / "stroke-cstar").mkdir(parents=True)
+    (root / "README.md").write_text("crops for a test\n")
+    for m in ("T1w", "T2w", "FLAIR"):
+        _crop(SHARED / "multisite" / "stroke-cstar" / f"{m}.nii.gz", root / "multisite" / "stroke-cstar" / f"{m}.nii.gz")
+    for pat in ("pat0001", "pat0002", "pat0003"):
+        folder = root / "multisite" / "brats2013" / pat
+        folder.mkdir(parents=True)
+        shutil.copyfile(sim_data / "sim0003" / "FLAIR.nii.gz", folder / "FLAIR.nii.gz")
+        shutil.copyfile(sim_data / "sim0003" / "T1w.nii.gz", folder / "T1Gd.nii.gz")
+    return root
+
+
+def test_generalisation_benchmark_writes_a_table_per_source(stage2_run, sim_data, fake_shared, tmp_path):
+    out = tmp_path / "tables"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generalisation.py"), "--model", str(stage2_run),
+         "--shared", str(fake_shared), "--work", str(tmp_path / "work"), "--fit-data", str(sim_data),
+         "--sources", "stroke-cstar", "brats2013", "--exclude", "--output", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((out / "stroke-cstar.json").read_text())
+    assert result["trainable"] and result["subjects"] == ["stroke-cstar"]
+    assert set(result["reports"]) == {"model", "mean", "quadratic"}
+    for report in result["reports"].values():
+        assert len(report["entries"]) == 9 and report["skipped"] == []
+        assert 5 < report["overall"]["psnr"] < 60
+    # the mean of one input is that input: its PSNR is what the files say, not what the model does
+    assert result["reports"]["mean"]["overall"] != result["reports"]["model"]["overall"]
+    assert set(result["beats_both"]) == {"overall", "stroke-cstar"}
+    table = (out / "stroke-cstar.md").read_text()
+    assert "| T1w+T2w -> FLAIR |" in table and "| **overall** |" in table
+    # the tiny model knows only FLAIR of BraTS 2013's two contrasts: nothing to score, said so
+    assert "brats2013: nothing to score" in proc.stdout and not (out / "brats2013.json").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["sources"]) == ["stroke-cstar"]
+    # the shared images are linked, never copied
+    assert (tmp_path / "work" / "sources" / "stroke-cstar" / "stroke-cstar" / "T1w.nii.gz").is_symlink()
+
+
+def test_training_subjects_are_never_scored(stage2_run, sim_data, fake_shared, tmp_path):
+    out = tmp_path / "tables"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generalisation.py"), "--model", str(stage2_run),
+         "--shared", str(fake_shared), "--work", str(tmp_path / "work"), "--fit-data", str(sim_data),
+         "--sources", "stroke-cstar", "--exclude", "stroke-cstar", "--output", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "stroke-cstar: nothing to score" in proc.stdout and "excluded: stroke-cstar" in proc.stdout
+    assert json.loads((out / "summary.json").read_text())["sources"] == {}
+
+
+def test_domain_random_inputs_vary_more_than_standard_ones_and_keep_the_targets(sim_data, cache_dir):
+    """The input view is redrawn per seed (reproducibly); targets and the background stay untouched."""
+    from codebrain.data.slices import SliceDataset, build_slice_cache
+    from codebrain.model.config import TrainConfig
+
+    cache = build_slice_cache(sim_data, ["sim0001"], ("T1w", "T2w", "FLAIR"), 128, cache_dir)
+    index = len(cache.images) // 2
+    spread = {}
+    for kind in ("standard", "domain-random"):
+        data = SliceDataset(cache, augment=True, intensity=kind)
+        diffs = []
+        for seed in range(24):
+            full, view, _ = data[(index, seed)]
+            again = data[(index, seed)][1]
+            assert torch.equal(view, again)  # a function of the seed: --resume stays exact
+            assert torch.all(view[full == 0] == 0) and 0 <= float(view.min()) and float(view.max()) <= 1
+            diffs.append(float((view - full).abs()[full > 0].mean()))
+        spread[kind] = np.mean(diffs)
+    assert spread["domain-random"] > 1.5 * spread["standard"], spread
+    with pytest.raises(ValueError, match="intensity_augmentation"):
+        TrainConfig(intensity_augmentation="wild")
