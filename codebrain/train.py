@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
+import json
 import os
 import platform
 import shlex
@@ -153,10 +155,11 @@ class Trainer:
                                 f"the config has {list(cfg.model.modalities)}")
             self.model.stage1.load_state_dict(stage1.stage1.state_dict())
             self.model.stage1.requires_grad_(False)
+        self.trainable = self.model.stage1 if self.stage == 1 else self.model.grader
+        self.init_info = self._init_from(args.init) if args.init else None
         self.model.to(self.device)
         if self.cuda:
             self.model.to(memory_format=torch.channels_last)
-        self.trainable = self.model.stage1 if self.stage == 1 else self.model.grader
         self.opt = torch.optim.AdamW(self.trainable.parameters(), lr=self.tc.lr, betas=self.tc.betas,
                                      weight_decay=self.tc.weight_decay)
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=self.tc.steps, eta_min=self.tc.lr_min)
@@ -179,6 +182,19 @@ class Trainer:
         self.step = 0
         self.best = -float("inf")
         self.usage = torch.zeros(self.model.stage1.fsq.codebook_size, dtype=torch.long)
+
+    def _init_from(self, spec: str) -> dict:
+        """Start the trained stage from another model's weights (fine-tuning), not from random ones.
+
+        The source must have this config's architecture; a Stage II run takes its grader (its
+        own Stage I still comes from ``--stage1``), a Stage I run its Stage I.
+        """
+        source, info = load_model_dir(spec, stage=self.stage)
+        as_plain = lambda cfg: json.loads(json.dumps(dataclasses.asdict(cfg)))  # noqa: E731 - tuples vs lists
+        if as_plain(source.config) != as_plain(self.cfg.model):
+            raise UserError(f"--init {spec}: its architecture differs from the config's")
+        self.trainable.load_state_dict((source.stage1 if self.stage == 1 else source.grader).state_dict())
+        return {"model": str(spec), "sha256": info["sha256"]}
 
     # -- checkpoints -------------------------------------------------------------------
     def _modules(self) -> dict[str, torch.nn.Module]:
@@ -366,6 +382,8 @@ class Trainer:
             },
             "metrics": metrics,
         }
+        if self.init_info:
+            info["training"]["init"] = self.init_info
         if self.stage == 2:
             # --stage1 may name a complete model, whose own grader run is not the Stage I it holds
             prefix = "stage1_" if self.stage1_info["stage"] == 2 else ""
@@ -484,6 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, type=Path, help="run folder to create")
     parser.add_argument("--stage1", type=Path, help="stage2 only: the Stage I run folder")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output")
+    parser.add_argument("--init", metavar="MODEL_DIR",
+                        help="fine-tune: start this stage from a model's weights (bundled name or folder; same "
+                             "architecture) instead of random ones")
     parser.add_argument("--max-steps", type=int, help="total steps (overrides the config; sets the schedule)")
     parser.add_argument("--batch-size", type=int, help="batch size per process (overrides the config)")
     parser.add_argument("--modalities", help="comma-separated modality list (overrides the config)")

@@ -178,3 +178,22 @@ def test_eval_scores_baselines_with_the_same_protocol(sim_data, tmp_path, cache_
     assert reports["quadratic"]["overall"]["psnr"] > reports["mean"]["overall"]["psnr"] + 2
     bad = run_cli("codebrain-eval", "--baseline", "mean", "--data", sim_data, check=False)
     assert bad.returncode == 2 and "--modalities" in bad.stderr
+
+
+def test_stage2_fine_tunes_from_a_complete_model(sim_data, stage1_run, stage2_run, tmp_path, cache_dir):
+    """--init starts the grader from another model's grader: its first validation equals that model's."""
+    out = tmp_path / "ft"
+    run_cli("codebrain-train", "stage2", "--config", "tiny", "--data", sim_data, "--stage1", stage1_run,
+            "--init", stage2_run, "--output", out, "--device", "cpu", "--max-steps", "2", "--cache-dir", cache_dir)
+    info = json.loads((out / "model.json").read_text())
+    source = json.loads((stage2_run / "model.json").read_text())
+    assert info["training"]["init"] == {"model": str(stage2_run), "sha256": source["sha256"]}
+    fresh = tmp_path / "fresh"
+    run_cli("codebrain-train", "stage2", "--config", "tiny", "--data", sim_data, "--stage1", stage1_run,
+            "--output", fresh, "--device", "cpu", "--max-steps", "2", "--cache-dir", cache_dir)
+    accuracy = lambda run: json.loads((run / "model.json").read_text())["metrics"]["val_code_accuracy"]  # noqa: E731
+    assert accuracy(out) > accuracy(fresh) + 0.05  # two steps from random weights do not reach a trained grader
+    bad = run_cli("codebrain-train", "stage2", "--config", "tiny", "--data", sim_data, "--stage1", stage1_run,
+                  "--init", "brats", "--output", tmp_path / "bad", "--device", "cpu", "--max-steps", "2",
+                  "--cache-dir", cache_dir, check=False)
+    assert bad.returncode == 65 and "architecture differs" in bad.stderr and bad.stderr.count("\n") == 1, bad.stderr
