@@ -35,7 +35,7 @@ METHODS = ("model", "mean", "quadratic")
 
 def score_source(predictors: dict, mods: tuple[str, ...], folder: Path, subjects: list[str], size: int,
                  cache_dir: Path | None) -> dict:
-    """Every method on one source's subjects; ``None`` when no pattern can be scored."""
+    """Every method on one source's subjects; empty when no subject has two of the model's modalities."""
     subjects = [s for s in subjects if sum((folder / s / f"{m}.nii.gz").exists() for m in mods) >= 2]
     if not subjects:
         return {}

@@ -66,8 +66,8 @@ def evaluate_slices(
     missing channels zeroed: the model, or a baseline (``codebrain.baselines``). A slice
     counts for a pattern and target only where its subject has every given modality and the
     target, so subjects that lack modalities (one source has FLAIR and T1Gd only) are scored
-    on what their files allow; a pattern and target that no subject allows is listed under
-    ``skipped``. With ``subjects`` (one name per slice) the report also holds each subject's
+    on what their files allow; a pattern and target that no subject has the files for is
+    listed (``"given -> target"``) under ``skipped``. With ``subjects`` (one name per slice) the report also holds each subject's
     own summary, because one site's patient pooled with another's hides where a model fails.
     """
     mods = tuple(modalities)
@@ -79,7 +79,7 @@ def evaluate_slices(
         for c in np.flatnonzero(missing):
             usable = np.flatnonzero(present[:, ~missing].all(1) & present[:, c])
             if not len(usable):
-                skipped.append(f"{describe_entry(pattern, mods, c)}: no subject has these inputs and this target")
+                skipped.append(describe_entry(pattern, mods, c))
         usable = np.flatnonzero(present[:, ~missing].all(1) & present[:, missing].any(1))
         per_slice: dict[int, dict[str, list[float]]] = {c: {k: [] for k in METRICS} for c in np.flatnonzero(missing)}
         rows: dict[int, list[int]] = {c: [] for c in per_slice}
@@ -153,7 +153,7 @@ def format_table(report: dict) -> str:
         lines += [_summary_line(f"subject {name}", r["overall"]) for name, r in report["per_subject"].items()]
     if report.get("skipped"):
         lines.append(f"skipped {len(report['skipped'])} pattern/target pair(s) that no subject has the files for: "
-                     + "; ".join(s.split(":")[0] for s in report["skipped"]))
+                     + "; ".join(report["skipped"]))
     return "\n".join(lines)
 
 

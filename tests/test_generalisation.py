@@ -84,14 +84,20 @@ def fake_shared(tmp_path, sim_data) -> Path:
     return root
 
 
-def test_generalisation_benchmark_writes_a_table_per_source(stage2_run, sim_data, fake_shared, tmp_path):
-    out = tmp_path / "tables"
+def _benchmark(model: Path, shared: Path, fit: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run benchmarks/generalisation.py as a user would, tables into ``tmp_path/tables``."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "generalisation.py"), "--model", str(stage2_run),
-         "--shared", str(fake_shared), "--work", str(tmp_path / "work"), "--fit-data", str(sim_data),
-         "--sources", "stroke-cstar", "brats2013", "--exclude", "--output", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / "generalisation.py"), "--model", str(model), "--shared", str(shared),
+         "--work", str(tmp_path / "work"), "--fit-data", str(fit), "--output", str(tmp_path / "tables"), *args],
         capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def test_generalisation_benchmark_writes_a_table_per_source(stage2_run, sim_data, fake_shared, tmp_path):
+    out = tmp_path / "tables"
+    proc = _benchmark(stage2_run, fake_shared, sim_data, tmp_path, "--sources", "stroke-cstar", "brats2013",
+                      "--exclude")
     result = json.loads((out / "stroke-cstar.json").read_text())
     assert result["trainable"] and result["subjects"] == ["stroke-cstar"]
     assert set(result["reports"]) == {"model", "mean", "quadratic"}
@@ -113,12 +119,8 @@ def test_generalisation_benchmark_writes_a_table_per_source(stage2_run, sim_data
 
 def test_training_subjects_are_never_scored(stage2_run, sim_data, fake_shared, tmp_path):
     out = tmp_path / "tables"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "generalisation.py"), "--model", str(stage2_run),
-         "--shared", str(fake_shared), "--work", str(tmp_path / "work"), "--fit-data", str(sim_data),
-         "--sources", "stroke-cstar", "--exclude", "stroke-cstar", "--output", str(out)],
-        capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = _benchmark(stage2_run, fake_shared, sim_data, tmp_path, "--sources", "stroke-cstar",
+                      "--exclude", "stroke-cstar")
     assert "stroke-cstar: nothing to score" in proc.stdout and "excluded: stroke-cstar" in proc.stdout
     assert json.loads((out / "summary.json").read_text())["sources"] == {}
 
