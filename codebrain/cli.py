@@ -15,7 +15,10 @@ from codebrain import __version__
 EXIT_FAILURE = 1
 EXIT_USAGE = 2  # argparse's own code for a malformed command line
 EXIT_DATA = 65  # the input data is unusable (sysexits EX_DATAERR)
+EXIT_CONFLICT = 64  # an output would replace an input or an existing file (sysexits EX_USAGE)
 EXIT_NOINPUT = 66  # an input file or folder does not exist (sysexits EX_NOINPUT)
+EXIT_CANTCREAT = 73  # an output cannot be created (sysexits EX_CANTCREAT)
+EXIT_IOERR = 74  # writing failed: disk full, I/O error (sysexits EX_IOERR)
 
 
 class UserError(Exception):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
@@ -38,10 +39,11 @@ from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 from nibabel.processing import resample_from_to
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, resolve_device, run_command
+from codebrain.cli import EXIT_DATA, EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, resolve_device, run_command
 from codebrain.data.modalities import MODALITIES
 from codebrain.data.volumes import as_3d, brain_mask, check_values, normalise, read_nifti, save_nifti
 from codebrain.model.io import BUNDLED, load_model_dir, read_model_info, resolve_model_dir
+from codebrain.staging import check_destinations, staged_outputs
 
 PLANES = {"axial": 2, "coronal": 1, "sagittal": 0}  # the RAS axis a plane's slices run along
 ImageLike = nib.Nifti1Image | tuple[np.ndarray, np.ndarray]
@@ -185,20 +187,38 @@ def synthesize(inputs: Mapping[str, ImageLike], model: str | Path | None = None,
     return Synthesizer(model or choose_model(list(inputs)), **kwargs).run(inputs)
 
 
+def _input_path(pair: str) -> tuple[str, Path]:
+    name, sep, path = pair.partition("=")
+    if not sep or not path:
+        raise UserError(f"--input {pair!r}: expected MODALITY=FILE, e.g. T1w=t1.nii.gz", EXIT_USAGE)
+    if name not in MODALITIES:
+        raise UserError(f"--input {pair!r}: unknown modality {name!r} (known: {', '.join(MODALITIES)})", EXIT_USAGE)
+    file = Path(path)
+    try:
+        mode = file.stat().st_mode
+    except FileNotFoundError:
+        raise UserError(f"--input {name}: {path} does not exist", EXIT_NOINPUT) from None
+    except OSError as err:  # a symlink loop, a path through a non-folder
+        raise UserError(f"--input {name}: {path}: {err.strerror}", EXIT_NOINPUT) from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise UserError(f"--input {name}: {path} is {what}; expected a NIfTI file", EXIT_DATA)
+    return name, file
+
+
 def _parse_inputs(pairs: list[str]) -> dict[str, Path]:
     inputs: dict[str, Path] = {}
     for pair in pairs:
-        name, sep, path = pair.partition("=")
-        if not sep or not path:
-            raise UserError(f"--input {pair!r}: expected MODALITY=FILE, e.g. T1w=t1.nii.gz", EXIT_USAGE)
-        if name not in MODALITIES:
-            raise UserError(f"--input {pair!r}: unknown modality {name!r} (known: {', '.join(MODALITIES)})", EXIT_USAGE)
+        name, path = _input_path(pair)
         if name in inputs:
             raise UserError(f"--input: {name} given twice", EXIT_USAGE)
-        if not Path(path).is_file():
-            raise UserError(f"--input {pair!r}: {path} does not exist", EXIT_NOINPUT)
-        inputs[name] = Path(path)
+        inputs[name] = path
     return inputs
+
+
+def _output_names(modalities: Iterable[str], confidence: bool) -> list[str]:
+    suffixes = ("", "_confidence") if confidence else ("",)
+    return [f"{m}{s}.nii.gz" for m in modalities for s in suffixes]
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -206,13 +226,19 @@ def _main(args: argparse.Namespace) -> int:
     images = {name: read_nifti(path, f"--input {name}") for name, path in paths.items()}
     synth = Synthesizer(args.model or choose_model(list(images)), device=args.device, planes=tuple(args.planes),
                         batch_size=args.batch_size, progress=True)
-    result = synth.run(images)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    for modality, img in result.images.items():
-        save_nifti(img.dataobj, img.affine, args.output_dir / f"{modality}.nii.gz")
-        if args.confidence:
-            conf = result.confidence[modality]
-            save_nifti(conf.dataobj, conf.affine, args.output_dir / f"{modality}_confidence.nii.gz")
+    synth.check_modalities(images)
+    missing = [m for m in synth.modalities if m not in images]
+    names = _output_names(missing, args.confidence)
+    check_destinations([args.output_dir / n for n in names], paths.values(), args.overwrite)
+    # float32 compresses to about half in gzip; twice that is a margin, not a promise
+    reserve = len(names) * 4 * int(np.prod(next(iter(images.values())).shape[:3]))
+    with staged_outputs(args.output_dir, reserve) as stage:
+        result = synth.run(images)
+        for modality, img in result.images.items():
+            save_nifti(img.dataobj, img.affine, stage / f"{modality}.nii.gz")
+            if args.confidence:
+                conf = result.confidence[modality]
+                save_nifti(conf.dataobj, conf.affine, stage / f"{modality}_confidence.nii.gz")
     print(f"synthesized {', '.join(result.images)} with {synth.info.get('name', args.model)} -> {args.output_dir}")
     return 0
 
@@ -225,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help=f"model directory or bundled name ({', '.join(BUNDLED)}); "
                         "default: the bundled model that covers the inputs")
     parser.add_argument("--confidence", action="store_true", help="also write <Modality>_confidence.nii.gz")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing outputs (never an input: that is always refused)")
     parser.add_argument("--planes", nargs="+", default=["axial"], choices=list(PLANES),
                         help="slice directions to run and average (default: axial)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
