@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import nibabel as nib
@@ -115,3 +116,29 @@ def test_cli_writes_exactly_the_missing_modalities(stage2_run, sim_data, tmp_pat
     missing = run_cli("codebrain-synth", "--model", stage2_run, "--input", f"T1w={tmp_path / 'no.nii.gz'}",
                       "--output-dir", tmp_path / "o2", check=False)
     assert missing.returncode == 66 and not (tmp_path / "o2").exists()
+
+
+@pytest.mark.parametrize("tamper, text", [
+    (lambda info: info["architecture"].update(width=8), "Additional properties are not allowed ('width'"),
+    (lambda info: info.pop("sha256"), "'sha256' is a required property"),
+    (lambda info: info["architecture"].update(depth=info["architecture"]["depth"] + 1), "the weights lack"),
+    (lambda info: info["architecture"].update(grader_width=info["architecture"]["grader_width"] * 2), "has shape"),
+    (lambda info: info.update(stage="2"), "stage: '2' is not one of [1, 2]"),
+    (None, "not valid JSON"),
+])
+def test_tampered_model_folders_are_refused_in_one_line(stage2_run, sim_data, tmp_path, tamper, text):
+    """model.json is checked against its schema, and the weights against it, before any inference."""
+    bad = tmp_path / "model"
+    shutil.copytree(stage2_run, bad, ignore=shutil.ignore_patterns("checkpoints", "tb"))
+    meta = bad / "model.json"
+    if tamper is None:
+        meta.write_text(meta.read_text()[:-20])
+    else:
+        info = json.loads(meta.read_text())
+        tamper(info)
+        meta.write_text(json.dumps(info))
+    result = run_cli("codebrain-synth", "--model", bad, "--input", f"T2w={sim_data / 'sim0003' / 'T2w.nii.gz'}",
+                     "--output-dir", tmp_path / "out", "--device", "cpu", check=False)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 65 and len(lines) == 1 and text in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()

@@ -14,11 +14,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from codebrain import __version__
-from codebrain.cli import EXIT_NOINPUT, UserError
+from codebrain.cli import EXIT_DATA, EXIT_NOINPUT, UserError
 from codebrain.data.volumes import NORMALISATION
 from codebrain.model.config import ModelConfig
 from codebrain.model.networks import CodeBrain
@@ -26,6 +28,7 @@ from codebrain.model.networks import CodeBrain
 FORMAT = "codebrain-model/1"
 WEIGHTS_DIR = resources.files("codebrain") / "weights"
 BUNDLED = ("brats", "ixi")
+SCHEMA = json.loads((resources.files("codebrain.model") / "model.schema.json").read_text())
 
 
 def sha256(path: Path) -> str:
@@ -77,26 +80,54 @@ def resolve_model_dir(spec: str | Path) -> Path:
 
 
 def read_model_info(spec: str | Path) -> dict[str, Any]:
-    return json.loads((resolve_model_dir(spec) / "model.json").read_text())
+    """model.json checked against ``model.schema.json``: a bad folder is one line naming the bad key."""
+    path = resolve_model_dir(spec) / "model.json"
+    try:
+        info = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: not valid JSON ({err})", EXIT_DATA) from None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(info))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        message = error.message if len(error.message) < 200 else error.message[:200] + "..."
+        raise UserError(f"{path}: {where}: {message}", EXIT_DATA)
+    return info
+
+
+def _check_shapes(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, prefix: str = "") -> None:
+    """Name the first tensor that does not fit the declared architecture, instead of torch's list of all."""
+    expected = {prefix + k: v.shape for k, v in model.state_dict().items()}
+    missing = sorted(set(expected) - set(state))
+    if missing:
+        raise UserError(f"{path}: the weights lack {missing[0]} (and {len(missing) - 1} more); "
+                        "they do not match the architecture in model.json", EXIT_DATA)
+    for key, shape in expected.items():
+        if state[key].shape != shape:
+            raise UserError(f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture in model.json "
+                            f"needs {tuple(shape)}", EXIT_DATA)
 
 
 def load_model_dir(spec: str | Path, stage: int = 2, device: str | torch.device = "cpu") -> tuple[CodeBrain, dict]:
     """Rebuild the network and load verified weights; ``stage=1`` accepts a Stage I run."""
     path = resolve_model_dir(spec)
-    info = json.loads((path / "model.json").read_text())
-    if info.get("format") != FORMAT:
-        raise UserError(f"{path}: unknown model format {info.get('format')!r}")
+    info = read_model_info(path)
     if info["stage"] < stage:
         raise UserError(f"{path} is a Stage {info['stage']} model; Stage {stage} is needed "
                         "(train the grader with codebrain-train stage2)")
     weights = path / "model.safetensors"
+    if not weights.is_file():
+        raise UserError(f"{path}: model.safetensors is missing", EXIT_NOINPUT)
     if sha256(weights) != info["sha256"]:
         raise UserError(f"{weights}: sha256 does not match model.json; the weights are corrupt or were changed")
-    arch = dict(info["architecture"])
-    model = CodeBrain(ModelConfig(**arch))
-    state = load_file(str(weights))
+    model = CodeBrain(ModelConfig(**info["architecture"]))
+    try:
+        state = load_file(str(weights))
+    except SafetensorError as err:
+        raise UserError(f"{weights}: not a safetensors file ({err})") from None
     if stage == 1:
+        _check_shapes(model.stage1, state, weights, "stage1.")
         model.stage1.load_state_dict({k[len("stage1."):]: v for k, v in state.items() if k.startswith("stage1.")})
     else:
+        _check_shapes(model, state, weights)
         model.load_state_dict(state)
     return model.to(device).eval(), info
