@@ -117,7 +117,12 @@ def _narrow(query: dict, rules: dict, subject: str, session: str | None) -> bool
 
 def collect(layout, participant_labels: list[str] | None, session_labels: list[str] | None,
             filters: dict[str, dict], modalities: tuple[str, ...] = MODALITIES) -> list[Session]:
-    """Every selected subject/session with its images; unknown labels are usage errors."""
+    """Every selected subject/session with its images.
+
+    A participant or session label that matches nothing exits 18, the BIDS-Apps execution spec's
+    code for "entity-based filtering selected no files" (a cluster array with one bad label in
+    its list must be told apart from a malformed command line).
+    """
     from bids.layout import Query
 
     subjects = sorted(layout.get_subjects())
@@ -127,13 +132,13 @@ def collect(layout, participant_labels: list[str] | None, session_labels: list[s
     unknown = [s for s in wanted if s not in subjects]
     if unknown:
         raise UserError(f"participant label {unknown[0]!r} is not in the dataset (it has {', '.join(subjects)})",
-                        EXIT_USAGE)
+                        EXIT_NOTHING_SELECTED)
     sessions_wanted = strip_prefix(session_labels, "ses-")
     if sessions_wanted:
         known = set(layout.get_sessions())
         missing = [s for s in sessions_wanted if s not in known]
         if missing:
-            raise UserError(f"session label {missing[0]!r} is not in the dataset", EXIT_USAGE)
+            raise UserError(f"session label {missing[0]!r} is not in the dataset", EXIT_NOTHING_SELECTED)
     out = []
     for subject in wanted:
         sessions = layout.get_sessions(subject=subject) or [None]

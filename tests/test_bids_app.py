@@ -191,7 +191,7 @@ def test_rerun_skips_finished_and_resumes_from_work_dir(bids, run):
 
 
 @pytest.mark.parametrize("case, code", [
-    ("level", 17), ("not_bids", 65), ("missing", 66), ("label", 64), ("filter", 18), ("inside", 64),
+    ("level", 17), ("not_bids", 65), ("missing", 66), ("label", 18), ("session", 18), ("filter", 18), ("inside", 64),
     ("corrupt", 65), ("four_d", 65), ("readonly_out", 73), ("invalid", 16), ("work_inside", 64),
     ("filter_typo", 18),
 ])
@@ -208,6 +208,8 @@ def test_bad_input_gives_one_line_and_its_exit_code(bids, tmp_path, case, code):
         data = tmp_path / "nowhere"
     elif case == "label":
         extra = ["--participant-label", "sub-99"]
+    elif case == "session":
+        extra = ["--session-label", "ses-99"]
     elif case == "filter":
         (tmp_path / "f.json").write_text(json.dumps({"t2w": {"acquisition": "nonexistent"},
                                                      "t1w": {"acquisition": "nonexistent"},
