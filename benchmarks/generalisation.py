@@ -44,14 +44,30 @@ def score_source(predictors: dict, mods: tuple[str, ...], folder: Path, subjects
             for name, predict in predictors.items()}
 
 
+def _wins(model: dict, baselines: list[dict]) -> dict[str, bool]:
+    return {k: model[k] > max(b[k] for b in baselines) for k in ("psnr", "ssim")}
+
+
+def pattern_means(report: dict) -> dict[str, dict[str, float]]:
+    """Metric means per input pattern (over its targets), the unit the issue counts wins in."""
+    groups: dict[str, list[dict]] = {}
+    for entry in report["entries"]:
+        groups.setdefault("+".join(entry["given"]), []).append(entry)
+    return {given: {k: sum(e[k] for e in group) / len(group) for k in ("psnr", "ssim")}
+            for given, group in groups.items()}
+
+
 def verdict(reports: dict) -> dict:
-    """Does the model beat both baselines in PSNR and SSIM, overall and per subject?"""
-    def beats(pick):
-        m, b1, b2 = (pick(reports[k]) for k in METHODS)
-        return {k: m[k] > max(b1[k], b2[k]) for k in ("psnr", "ssim")}
-    out = {"overall": beats(lambda r: r["overall"])}
-    for subject in reports["model"]["per_subject"]:
-        out[subject] = beats(lambda r, s=subject: r["per_subject"][s]["overall"])
+    """Does the model beat both baselines in PSNR and SSIM, overall, per subject and per input pattern?"""
+    model, baselines = reports["model"], [reports[k] for k in METHODS[1:]]
+    out = {"overall": _wins(model["overall"], [b["overall"] for b in baselines])}
+    for subject in model["per_subject"]:
+        out[subject] = _wins(model["per_subject"][subject]["overall"],
+                             [b["per_subject"][subject]["overall"] for b in baselines])
+    means = [pattern_means(r) for r in (model, *baselines)]
+    patterns = {given: _wins(m, [b[given] for b in means[1:]]) for given, m in means[0].items()}
+    out["patterns"] = patterns
+    out["patterns_won"] = sum(all(w.values()) for w in patterns.values())
     return out
 
 
@@ -62,6 +78,10 @@ def markdown(name: str, result: dict) -> str:
     lines = [f"## {name} ({result['licence']}; trainable: {result['trainable']})", "",
              f"Subjects scored: {', '.join(result['subjects'])}. Model: {result['model']}.", "", head]
     lines.append("| **overall** | " + " | ".join(cell(reports[k]["overall"]) for k in METHODS) + " |")
+    won = result["beats_both"]
+    lines.insert(3, f"Input patterns on which the model beats both baselines in PSNR and SSIM: "
+                    f"{won['patterns_won']} of {len(won['patterns'])}.")
+    lines.insert(4, "")
     for subject in reports["model"]["per_subject"]:
         lines.append(f"| {subject} | " + " | ".join(cell(reports[k]["per_subject"][subject]["overall"])
                                                      for k in METHODS) + " |")
@@ -122,13 +142,14 @@ def main(argv: list[str] | None = None) -> int:
 def summary_markdown(summary: dict) -> str:
     lines = [f"Model {summary['model']} ({', '.join(summary['modalities'])}); quadratic fitted on "
              f"{summary['fit_data']}; excluded as training: {', '.join(summary['excluded_as_training']) or 'none'}.",
-             "", "| source | subjects | model PSNR / SSIM | mean | quadratic | beats both (PSNR, SSIM) |",
-             "|---|---|---|---|---|---|"]
+             "", "| source | subjects | model PSNR / SSIM | mean | quadratic | beats both (PSNR, SSIM) "
+             "| patterns won |", "|---|---|---|---|---|---|---|"]
     for name, s in summary["sources"].items():
         cells = [f"{s[k]['psnr']:.2f} / {s[k]['ssim']:.1f}" for k in METHODS]
         won = s["beats_both"]["overall"]
         lines.append(f"| {name} | {len(s['subjects'])} | " + " | ".join(cells)
-                     + f" | {'yes' if won['psnr'] else 'no'}, {'yes' if won['ssim'] else 'no'} |")
+                     + f" | {'yes' if won['psnr'] else 'no'}, {'yes' if won['ssim'] else 'no'} "
+                     f"| {s['beats_both']['patterns_won']} / {len(s['beats_both']['patterns'])} |")
     return "\n".join(lines) + "\n"
 
 

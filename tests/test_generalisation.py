@@ -106,9 +106,13 @@ def test_generalisation_benchmark_writes_a_table_per_source(stage2_run, sim_data
         assert 5 < report["overall"]["psnr"] < 60
     # the mean of one input is that input: its PSNR is what the files say, not what the model does
     assert result["reports"]["mean"]["overall"] != result["reports"]["model"]["overall"]
-    assert set(result["beats_both"]) == {"overall", "stroke-cstar"}
+    won = result["beats_both"]
+    assert set(won) == {"overall", "stroke-cstar", "patterns", "patterns_won"}
+    # stroke-cstar has T1w, T2w and FLAIR: 6 input patterns, each judged on the mean over its targets
+    assert len(won["patterns"]) == 6 and won["patterns_won"] == sum(all(w.values()) for w in won["patterns"].values())
     table = (out / "stroke-cstar.md").read_text()
     assert "| T1w+T2w -> FLAIR |" in table and "| **overall** |" in table
+    assert f"beats both baselines in PSNR and SSIM: {won['patterns_won']} of 6." in table
     # the tiny model knows only FLAIR of BraTS 2013's two contrasts: nothing to score, said so
     assert "brats2013: nothing to score" in proc.stdout and not (out / "brats2013.json").exists()
     summary = json.loads((out / "summary.json").read_text())
