@@ -3,11 +3,17 @@ plus --help, --version and --debug; errors as one line and a documented exit cod
 
 from __future__ import annotations
 
+import argparse
+import errno
+import os
 import sys
+import tempfile
 import time
+import traceback
+from pathlib import Path
 
 from app import __version__
-from app.errors import EXIT_FAILURE, EXIT_USAGE, AppError
+from app.errors import EXIT_CANTCREAT, EXIT_FAILURE, EXIT_IOERR, EXIT_NOINPUT, EXIT_USAGE, AppError
 from app.runtime import start_sdk
 
 USAGE = f"""usage: python -m app [-i DICOM_IN] [-o DICOM_OUT] [-m MODEL] [-w WORKDIR] [-l LEVEL] [--debug]
@@ -33,8 +39,40 @@ environment:
   CODEBRAIN_CONFIDENCE       1: also write each synthesized contrast's confidence map as a series
 
 exit codes: 0 done, 1 unexpected error (a bug), 64 bad options or rules, 65 unusable study,
-66 no input study, 73 output not writable.
+66 no input study or no input folder, 73 output not writable, 74 disk full or I/O error while writing.
+The code is the same with --debug, which adds the traceback.
 """
+
+
+WRITE_ERRORS = {errno.EACCES: EXIT_CANTCREAT, errno.EPERM: EXIT_CANTCREAT, errno.EROFS: EXIT_CANTCREAT,
+                errno.ENOSPC: EXIT_IOERR, errno.EDQUOT: EXIT_IOERR, errno.EIO: EXIT_IOERR}
+
+
+def _unexpected(err: Exception, debug: bool) -> int:
+    """A bug: one line, the traceback only with --debug; the code is the same either way."""
+    if debug:
+        traceback.print_exc()
+    print(f"codebrain-map: unexpected error: {type(err).__name__}: {err} (rerun with --debug)", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def check_folders(args: list[str]) -> None:
+    """Input and output as the SDK will resolve them, checked before it does: its own checks end in
+    argparse's usage error (64) for a missing input and in an OSError for an output it cannot create."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("-i", "--input")
+    parser.add_argument("-o", "--output")
+    known, _ = parser.parse_known_args(args)
+    inputs = Path(known.input or os.environ.get("HOLOSCAN_INPUT_PATH") or "input")
+    if not inputs.exists():
+        raise AppError(f"input folder {inputs} does not exist", EXIT_NOINPUT)
+    output = Path(known.output or os.environ.get("HOLOSCAN_OUTPUT_PATH") or "output")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):  # permissions and read-only mounts alike, even for root
+            pass
+    except OSError as err:
+        raise AppError(f"output folder {output} cannot be written: {err.strerror or err}", EXIT_CANTCREAT) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         args += ["-l", "DEBUG" if debug else "ERROR"]
     started = time.time()
     try:
+        check_folders(args)
         start_sdk(debug)
         from monai.deploy.core.arg_parser import parse_args
 
@@ -60,15 +99,20 @@ def main(argv: list[str] | None = None) -> int:
         CodeBrainApp([sys.executable, "app", *args]).run()  # holoscan drops argv[0]
     except SystemExit as err:  # argparse has printed its message
         return EXIT_USAGE if err.code else 0
-    except AppError as err:
+    except AppError as err:  # the same code with --debug, which adds the traceback
         if debug:
-            raise
+            traceback.print_exc()
         print(f"codebrain-map: error: {err}", file=sys.stderr)
         return err.code
-    except Exception as err:  # a bug: say so in one line, the traceback comes with --debug
-        if debug:
-            raise
-        print(f"codebrain-map: unexpected error: {type(err).__name__}: {err} (rerun with --debug)", file=sys.stderr)
-        return EXIT_FAILURE
+    except OSError as err:
+        if err.errno not in WRITE_ERRORS:
+            return _unexpected(err, debug)
+        if debug:  # writing the series: a full disk, a folder made read-only mid-run
+            traceback.print_exc()
+        print(f"codebrain-map: error: cannot write {err.filename or 'the output'}: {err.strerror or err}",
+              file=sys.stderr)
+        return WRITE_ERRORS[err.errno]
+    except Exception as err:  # noqa: BLE001 - a bug
+        return _unexpected(err, debug)
     print(f"codebrain-map: done in {time.time() - started:.0f} s", flush=True)
     return 0

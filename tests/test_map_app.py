@@ -343,6 +343,30 @@ def test_bad_input_is_one_line_and_leaves_no_output(tmp_path, case, code, messag
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.parametrize("case, code, message", [
+    ("no_input", 66, "does not exist"), ("output_under_a_file", 73, "cannot be written"),
+])
+def test_folders_are_checked_before_the_pipeline(tmp_path, case, code, message):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    if case == "output_under_a_file":
+        _study(inputs)
+        (tmp_path / "afile").write_text("")
+        out = tmp_path / "afile" / "out"
+    proc = run_map("-i", inputs, "-o", out)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == code and len(lines) == 1 and message in lines[0], proc.stderr
+    assert "PosixPath" not in proc.stderr
+
+
+@pytest.mark.parametrize("case, code", [(case_ct, 65), (case_empty, 66)])
+def test_debug_changes_the_detail_not_the_exit_code(tmp_path, case, code):
+    case(tmp_path / "in")
+    plain = run_map("-i", tmp_path / "in", "-o", tmp_path / "out")
+    debug = run_map("-i", tmp_path / "in", "-o", tmp_path / "out2", "--debug")
+    assert plain.returncode == debug.returncode == code, (plain.stderr, debug.stderr[-2000:])
+    assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
+
+
 def test_help_and_version():
     assert "CODEBRAIN_SELECTION_RULES" in run_map("--help").stdout
     assert run_map("--version").stdout.startswith("codebrain-map ")
