@@ -79,9 +79,8 @@ def markdown(name: str, result: dict) -> str:
              f"Subjects scored: {', '.join(result['subjects'])}. Model: {result['model']}.", "", head]
     lines.append("| **overall** | " + " | ".join(cell(reports[k]["overall"]) for k in METHODS) + " |")
     won = result["beats_both"]
-    lines.insert(3, f"Input patterns on which the model beats both baselines in PSNR and SSIM: "
-                    f"{won['patterns_won']} of {len(won['patterns'])}.")
-    lines.insert(4, "")
+    lines[4:4] = [f"Input patterns on which the model beats both baselines in PSNR and SSIM: "
+                  f"{won['patterns_won']} of {len(won['patterns'])}.", ""]
     for subject in reports["model"]["per_subject"]:
         lines.append(f"| {subject} | " + " | ".join(cell(reports[k]["per_subject"][subject]["overall"])
                                                      for k in METHODS) + " |")
