@@ -30,7 +30,11 @@ def settings() -> dict:
     if not planes or any(p not in PLANES for p in planes):
         raise AppError(f"CODEBRAIN_PLANES must list planes among {', '.join(PLANES)}", EXIT_USAGE)
     confidence = os.environ.get("CODEBRAIN_CONFIDENCE", "0").lower() in ("1", "true", "yes")
-    return {"device": device, "planes": planes, "confidence": confidence, "rules": load_rules()}
+    seed = os.environ.get("CODEBRAIN_RANDOM_SEED", "")
+    if seed and not seed.isdigit():
+        raise AppError(f"CODEBRAIN_RANDOM_SEED must be a non-negative integer, not {seed!r}", EXIT_USAGE)
+    return {"device": device, "planes": planes, "confidence": confidence, "rules": load_rules(),
+            "seed": int(seed) if seed else None}
 
 
 class CodeBrainApp(Application):
@@ -51,7 +55,8 @@ class CodeBrainApp(Application):
         selector = ModalitySelectorOperator(self, rules=options["rules"], name="modality_selector")
         volumes = SeriesVolumesOperator(self, name="series_volumes")
         synthesis = SynthesisOperator(self, model_path=str(context.model_path or ""), device=options["device"],
-                                      confidence=options["confidence"], planes=options["planes"], name="synthesis")
+                                      confidence=options["confidence"], planes=options["planes"], seed=options["seed"],
+                                      name="synthesis")
         writer = SyntheticSeriesWriterOperator(self, output_folder=output, name="series_writer")
         self.add_flow(loader, selector, {("dicom_study_list", "dicom_study_list")})
         self.add_flow(selector, volumes, {("selected", "selected")})

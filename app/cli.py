@@ -67,6 +67,9 @@ def check_folders(args: list[str]) -> None:
     if not inputs.exists():
         raise AppError(f"input folder {inputs} does not exist", EXIT_NOINPUT)
     output = Path(known.output or os.environ.get("HOLOSCAN_OUTPUT_PATH") or "output")
+    if output.resolve().is_relative_to(inputs.resolve()):
+        raise AppError(f"output folder {output} lies inside the input {inputs}, which is only read; "
+                       "choose another output folder", EXIT_USAGE)
     try:
         output.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=output):  # permissions and read-only mounts alike, even for root

@@ -136,8 +136,9 @@ class SynthesisOperator(Operator):
     and bring every result back onto the reference series' own grid."""
 
     def __init__(self, fragment: Fragment, *args, model_path: str | None, device: str, confidence: bool,
-                 planes: tuple[str, ...], **kwargs) -> None:
+                 planes: tuple[str, ...], seed: int | None = None, **kwargs) -> None:
         self.model_path, self.device, self.confidence, self.planes = model_path, device, confidence, planes
+        self.seed = seed  # CODEBRAIN_RANDOM_SEED: seeded, single-threaded ANTs, bitwise repeatable
         super().__init__(fragment, *args, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
@@ -178,7 +179,8 @@ class SynthesisOperator(Operator):
             synth.check_modalities(usable)  # before the costly registration
             reference = choose_reference(list(usable))
             with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:
-                prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work)
+                prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work,
+                                  seed=self.seed)
             ordered = {reference: prep.images[reference]} | prep.images
             result = synth.run(ordered)
         except UserError as err:

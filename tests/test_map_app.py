@@ -219,6 +219,62 @@ def test_a_simulated_lps_study_gets_the_ixi_model(tmp_path):
     assert "CodeBrain ixi" in read_series(tmp_path / "out" / "synthetic-T1w")[0].SeriesDescription
 
 
+SEEDED = {"CODEBRAIN_RANDOM_SEED": "7"}  # repeatable registration, so images can be compared exactly
+
+
+def _encode(src: Path, dst: Path, codecs: dict[str, str]) -> None:
+    """Re-encode each series of a study (one subfolder per series) as a PACS archive might hold it."""
+    for path in sorted(src.rglob("*.dcm")):
+        out = dst / path.relative_to(src)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        codec = codecs[path.parent.name]
+        if codec == "jpeg2000":
+            ds = pydicom.dcmread(path)
+            ds.compress(pydicom.uid.JPEG2000Lossless)
+            ds.save_as(out)
+        else:
+            tool = {"jpeg-lossless-sv1": ["dcmcjpeg", "+e1"], "jpeg-ls": ["dcmcjpls"], "rle": ["dcmcrle"]}[codec]
+            subprocess.run([*tool, str(path), str(out)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def plain_study(tmp_path_factory):
+    """A simulated T1w + T2w study, uncompressed, and the series the app writes from it."""
+    root = tmp_path_factory.mktemp("plain")
+    assert simulate_main(["--output", str(root / "sim"), "--subjects", "1", "--seed", "5", "--resolution", "2",
+                          "--modalities", "T1w,T2w", "--lesions", "0"]) == 0
+    write_study({m: nib.load(root / "sim" / "sim0001" / f"{m}.nii.gz") for m in ("T1w", "T2w")}, root / "study",
+                new_study("PLAIN"))
+    proc = run_map("-i", root / "study", "-o", root / "out", env=SEEDED)
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+def _pixels(folder: Path) -> dict[str, list[np.ndarray]]:
+    series = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        instances = sorted(read_series(sub), key=lambda ds: int(ds.InstanceNumber))
+        series[sub.name] = [ds.pixel_array for ds in instances]
+    return series
+
+
+@pytest.mark.parametrize("codecs", [{"T1w": "jpeg-lossless-sv1", "T2w": "jpeg-ls"},
+                                    {"T1w": "rle", "T2w": "jpeg2000"}], ids=["jpeg-jpegls", "rle-j2k"])
+def test_compressed_studies_give_the_same_series(plain_study, tmp_path, codecs):
+    """Four lossless syntaxes, two per study (a study mixing syntaxes is common after migrations)."""
+    _encode(plain_study / "study", tmp_path / "study", codecs)
+    for series in codecs:
+        syntax = pydicom.dcmread(next((tmp_path / "study" / series).glob("*.dcm"))).file_meta.TransferSyntaxUID
+        assert syntax.is_compressed, (series, syntax)
+    proc = run_map("-i", tmp_path / "study", "-o", tmp_path / "out", env=SEEDED)
+    assert proc.returncode == 0, proc.stderr
+    expected, got = _pixels(plain_study / "out"), _pixels(tmp_path / "out")
+    assert list(got) == list(expected) and len(got) >= 2
+    for name in expected:
+        assert len(got[name]) == len(expected[name])
+        assert all(np.array_equal(a, b) for a, b in zip(got[name], expected[name])), name
+
+
 # -- selection ------------------------------------------------------------------------------------
 
 def small_image(shape=(24, 24, 6), seed=0) -> nib.Nifti1Image:
@@ -345,6 +401,7 @@ def test_bad_input_is_one_line_and_leaves_no_output(tmp_path, case, code, messag
 
 @pytest.mark.parametrize("case, code, message", [
     ("no_input", 66, "does not exist"), ("output_under_a_file", 73, "cannot be written"),
+    ("output_in_input", 64, "lies inside the input"),
 ])
 def test_folders_are_checked_before_the_pipeline(tmp_path, case, code, message):
     inputs, out = tmp_path / "in", tmp_path / "out"
@@ -352,10 +409,15 @@ def test_folders_are_checked_before_the_pipeline(tmp_path, case, code, message):
         _study(inputs)
         (tmp_path / "afile").write_text("")
         out = tmp_path / "afile" / "out"
+    elif case == "output_in_input":
+        _study(inputs)
+        out = inputs / "out"
+    before = sorted(inputs.rglob("*")) if inputs.exists() else []
     proc = run_map("-i", inputs, "-o", out)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == code and len(lines) == 1 and message in lines[0], proc.stderr
     assert "PosixPath" not in proc.stderr
+    assert (sorted(inputs.rglob("*")) if inputs.exists() else []) == before
 
 
 @pytest.mark.parametrize("case, code", [(case_ct, 65), (case_empty, 66)])
