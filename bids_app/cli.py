@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from codebrain import __version__
@@ -26,11 +27,13 @@ from codebrain.cli import UserError
 from codebrain.data.modalities import MODALITIES
 
 from bids_app import exit_codes as ec
+from bids_app.locks import remove_partial_files, shared_files, subject_locks
 
 EPILOG = """exit codes: 0 success; 1 a workflow failed (see the crash file named); 16 BIDS validation
-failed; 17 unknown analysis level; 18 the filter file selected no image; 64 usage (bad option,
-unknown label, OUTPUT_DIR inside the raw dataset); 65 unusable data (not BIDS, corrupt, truncated
-or 4D NIfTI); 66 a named input does not exist; 73 OUTPUT_DIR or the work dir is not writable."""
+failed; 17 unknown analysis level; 18 a participant/session label or the filter file selected
+nothing; 64 usage (bad option, OUTPUT_DIR inside the raw dataset); 65 unusable data (not BIDS,
+corrupt, truncated or 4D NIfTI); 66 a named input does not exist; 73 OUTPUT_DIR or the work dir is
+not writable; 75 another run holds one of the subjects (see --wait-lock)."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -73,11 +76,17 @@ def build_parser() -> Parser:
     run = p.add_argument_group("execution")
     run.add_argument("--work-dir", "-w", type=Path, default=Path("work"),
                      help="nipype work dir: keeps intermediate results so a rerun resumes (default ./work)")
+    run.add_argument("--wait-lock", action="store_true",
+                     help="if another run holds one of these subjects (in OUTPUT_DIR or the work dir), wait for it "
+                          "instead of exiting 75")
     run.add_argument("--clean-workdir", action="store_true", help="delete the work dir after a successful run")
     run.add_argument("--nprocs", "--n-cpus", type=int, default=len(os.sched_getaffinity(0)),
                      help="processes for nipype MultiProc (default: all cores)")
     run.add_argument("--omp-nthreads", type=int,
                      help="threads per ANTs node (default: half of --nprocs, at most 8; synthesis uses all)")
+    run.add_argument("--random-seed", type=int, metavar="N",
+                     help="seed ANTs' sampling and run its nodes single-threaded, so that two runs give identical "
+                          "derivatives (ANTs is not repeatable across threads); slower")
     run.add_argument("--plugin", default=None,
                      help="nipype plugin: Linear, MultiProc (default when --nprocs > 1), SLURM, SGE, ...")
     run.add_argument("--plugin-args", type=json.loads, default={}, metavar="JSON",
@@ -122,11 +131,9 @@ def quiet_nipype(verbose: bool) -> None:
 def participant(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from bids_app.derivatives import write_dataset_description
-    from bids_app.planning import check_inputs, is_done, model_modalities, plan_session
-    from bids_app.provenance import write_run_log
+    from bids_app.planning import model_modalities, plan_session
     from bids_app.query import collect, load_filters, open_layout
-    from bids_app.workflow import Options, Plan, init_codebrain_wf
+    from bids_app.workflow import Plan
 
     if args.model:
         model_modalities(args.model)  # fail now on a bad --model
@@ -144,21 +151,41 @@ def participant(args: argparse.Namespace) -> int:
             for path in outcome.passed_over:
                 tqdm.write(f"codebrain-bids: {outcome.name}: passing over {Path(path).name} (one image per modality)")
     subjects = {p.subject for p in plans}
+    with ExitStack() as held:
+        held.enter_context(subject_locks(sorted(subjects), [args.output_dir], args.wait_lock))
+        return _run_plans(args, plans, subjects, held)
+
+
+def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: ExitStack) -> int:
+    """The participant level once this run holds its subjects in OUTPUT_DIR (``held`` takes more locks)."""
+    from tqdm import tqdm
+
+    from bids_app.derivatives import write_dataset_description
+    from bids_app.planning import check_inputs, is_done
+    from bids_app.provenance import write_run_log
+    from bids_app.workflow import Options, init_codebrain_wf
+
+    for subject in sorted(subjects):
+        for path in remove_partial_files(args.output_dir / f"sub-{subject}"):
+            tqdm.write(f"codebrain-bids: removed {path.name}, left by an interrupted run")
     done = {s for s in subjects if all(is_done(p, args.output_dir) for p in plans if p.subject == s)}
     for s in sorted(done):
         tqdm.write(f"codebrain-bids: sub-{s} is already finished in {args.output_dir} (delete its report to redo it)")
     plans = [p for p in plans if p.subject not in done]
     if not plans:
-        write_dataset_description(args.output_dir, args.bids_dir)
+        with shared_files(args.output_dir):
+            write_dataset_description(args.output_dir, args.bids_dir)
         tqdm.write("codebrain-bids: nothing to do")
         return ec.EXIT_OK
     check_inputs(plans)
     check_work_dir(args.bids_dir, args.work_dir)
-    write_dataset_description(args.output_dir, args.bids_dir)
+    held.enter_context(subject_locks(sorted(subjects - done), [args.work_dir], args.wait_lock))
+    with shared_files(args.output_dir):
+        write_dataset_description(args.output_dir, args.bids_dir)
     nprocs = max(1, int(args.plugin_args.get("n_procs", args.nprocs)))
     omp = args.omp_nthreads or max(1, min(nprocs // 2, 8))  # two ANTs nodes at a time scale better than one
     opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, nprocs, args.device, args.max_spacing,
-                   not args.no_n4)
+                   not args.no_n4, args.random_seed)
     wf = init_codebrain_wf(plans, opts, args.work_dir.resolve())
     plugin = args.plugin or ("MultiProc" if nprocs > 1 else "Linear")
     plugin_args = dict(args.plugin_args)

@@ -12,20 +12,28 @@ import os
 from pathlib import Path
 
 from nipype.interfaces.base import (BaseInterfaceInputSpec, File, InputMultiObject, OutputMultiObject,
-                                    SimpleInterface, TraitedSpec, traits)
+                                    SimpleInterface, TraitedSpec, isdefined, traits)
 
 
-def _threads(n: int) -> None:
+def _threads(n: int, seed=None) -> None:
+    """Threads for this node; a seed (``--random-seed``) makes ANTs repeatable and single-threaded."""
+    from codebrain.preprocess import seed_ants
+
+    n = seed_ants(seed if isdefined(seed) else None) or n
     os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = str(n)
     import torch
 
     torch.set_num_threads(n)
 
 
-class _BiasInput(BaseInterfaceInputSpec):
+class _AntsInput(BaseInterfaceInputSpec):
+    threads = traits.Int(1, usedefault=True)
+    random_seed = traits.Int(desc="seed ANTs (runs it single-threaded, bitwise repeatable)")
+
+
+class _BiasInput(_AntsInput):
     in_file = File(exists=True, mandatory=True, desc="raw image")
     n4 = traits.Bool(True, usedefault=True, desc="run N4")
-    threads = traits.Int(1, usedefault=True)
 
 
 class _ImageOutput(TraitedSpec):
@@ -44,7 +52,7 @@ class BiasCorrect(SimpleInterface):
         from codebrain.data.volumes import read_nifti
         from codebrain.preprocess import bias_correct, to_ants
 
-        _threads(self.inputs.threads)
+        _threads(self.inputs.threads, self.inputs.random_seed)
         image = to_ants(read_nifti(Path(self.inputs.in_file), "input"))
         if self.inputs.n4:
             image = bias_correct(image)
@@ -75,10 +83,9 @@ class ReferenceGrid(SimpleInterface):
         return runtime
 
 
-class _CoregInput(BaseInterfaceInputSpec):
+class _CoregInput(_AntsInput):
     moving = File(exists=True, mandatory=True)
     fixed = File(exists=True, mandatory=True)
-    threads = traits.Int(1, usedefault=True)
 
 
 class _CoregOutput(TraitedSpec):
@@ -97,7 +104,7 @@ class CoRegister(SimpleInterface):
 
         from codebrain.preprocess import coregister
 
-        _threads(self.inputs.threads)
+        _threads(self.inputs.threads, self.inputs.random_seed)
         warped, transforms = coregister(ants.image_read(self.inputs.moving), ants.image_read(self.inputs.fixed),
                                         str(Path(runtime.cwd) / "moving_to_fixed_"))
         self._results["out_file"] = str(Path(runtime.cwd) / "registered.nii.gz")
@@ -106,9 +113,8 @@ class CoRegister(SimpleInterface):
         return runtime
 
 
-class _MaskInput(BaseInterfaceInputSpec):
+class _MaskInput(_AntsInput):
     in_file = File(exists=True, mandatory=True, desc="reference image")
-    threads = traits.Int(1, usedefault=True)
 
 
 class SkullStrip(SimpleInterface):
@@ -122,7 +128,7 @@ class SkullStrip(SimpleInterface):
 
         from codebrain.preprocess import brain_mask
 
-        _threads(self.inputs.threads)
+        _threads(self.inputs.threads, self.inputs.random_seed)
         mask = brain_mask(ants.image_read(self.inputs.in_file), str(Path(runtime.cwd) / "template_to_reference_"))
         self._results["out_file"] = str(Path(runtime.cwd) / "brain_mask.nii.gz")
         ants.image_write(mask, self._results["out_file"])

@@ -1,4 +1,4 @@
-"""What a run was asked to do and with which software: ``OUTPUT_DIR/logs/run-<time>.json``.
+"""What a run was asked to do and with which software: ``OUTPUT_DIR/logs/run-<time>-<pid>.json``.
 
 A derivative is only as reproducible as its record: the command, every option, the plan
 per session, and the version of every installed package (ANTs, nipype, torch, ...).
@@ -7,6 +7,7 @@ per session, and the version of every installed package (ANTs, nipype, torch, ..
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -24,7 +25,8 @@ def package_versions() -> dict[str, str]:
 
 def write_run_log(args: argparse.Namespace, plans: list, plugin: str, plugin_args: dict) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path(args.output_dir) / "logs" / f"run-{stamp}.json"
+    # the PID tells apart the array tasks of a cohort that start in the same second
+    path = Path(args.output_dir) / "logs" / f"run-{stamp}-{os.getpid()}.json"
     options = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     write_json(path, {
         "codebrain": __version__,

@@ -45,16 +45,18 @@ class Options:
     device: str = "cpu"
     max_spacing: float = 1.0
     n4: bool = True
+    random_seed: int | None = None  # --random-seed: seeded, single-threaded ANTs (bitwise repeatable)
 
 
 def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
     wf = pe.Workflow(name=f"ses_{plan.session}_wf" if plan.session else "anat_wf")
-    threads = opts.omp_nthreads
+    threads = 1 if opts.random_seed is not None else opts.omp_nthreads
+    seed = {} if opts.random_seed is None else {"random_seed": opts.random_seed}
     order = list(plan.images)  # reference first
-    n4 = {m: pe.Node(BiasCorrect(in_file=str(plan.images[m]), n4=opts.n4, threads=threads),
+    n4 = {m: pe.Node(BiasCorrect(in_file=str(plan.images[m]), n4=opts.n4, threads=threads, **seed),
                      name=f"n4_{m}", n_procs=threads) for m in order}
     grid = pe.Node(ReferenceGrid(max_spacing=opts.max_spacing), name="reference_grid")
-    mask = pe.Node(SkullStrip(threads=threads), name="skull_strip", n_procs=threads)
+    mask = pe.Node(SkullStrip(threads=threads, **seed), name="skull_strip", n_procs=threads)
     images = pe.Node(Merge(len(order)), name="merge_images")
     synth = pe.Node(Synthesize(modalities=order, held_out=plan.held_out, model=plan.model, device=opts.device,
                                threads=opts.synth_threads), name="synthesize", n_procs=opts.synth_threads)
@@ -79,7 +81,7 @@ def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
         transforms = pe.Node(Merge(len(moving)), name="merge_transforms")
         wf.connect(transforms, "out", sink, "transforms")
     for i, modality in enumerate(moving, start=1):
-        coreg = pe.Node(CoRegister(threads=threads), name=f"coregister_{modality}", n_procs=threads)
+        coreg = pe.Node(CoRegister(threads=threads, **seed), name=f"coregister_{modality}", n_procs=threads)
         wf.connect([
             (n4[modality], coreg, [("out_file", "moving")]),
             (grid, coreg, [("out_file", "fixed")]),

@@ -14,6 +14,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from bids_app.locks import subject_locks
 from conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -184,10 +185,32 @@ def test_rerun_skips_finished_and_resumes_from_work_dir(bids, run):
     (out / "sub-02.html").unlink()  # as if killed before its report
     n4 = next(work.rglob("sub_02_wf/*/n4_T2w/result_n4_T2w.pklz"))
     stamp = n4.stat().st_mtime_ns
-    run_cli("codebrain-bids", bids, out, "participant", "-w", work, "--hold-out", "FLAIR", "--participant-label",
-            "sub-02", *FAST)
+    left = out / "sub-02" / "anat" / ".part-4242-sub-02_desc-synthetic_T1w.nii.gz"
+    left.write_bytes(b"\x1f\x8b truncated by kill -9")
+    # another run holding sub-01 (as a SLURM array task would) does not stop a run on sub-02
+    with subject_locks(["01"], [out, work]):
+        run_cli("codebrain-bids", bids, out, "participant", "-w", work, "--hold-out", "FLAIR",
+                "--participant-label", "sub-02", *FAST)
     assert (out / "sub-02.html").is_file()
     assert n4.stat().st_mtime_ns == stamp, "a finished node was recomputed instead of taken from the work dir"
+    assert not left.exists(), "a killed run's partial file survived the rerun"
+
+
+@pytest.mark.parametrize("where", ["output", "work"])
+def test_a_second_run_on_a_held_subject_exits_75_naming_the_holder(bids, run, tmp_path, where):
+    out = run["out"] if where == "output" else tmp_path / "out"
+    work = tmp_path / "work" if where == "output" else run["work"]
+
+    def derivatives():  # the lock files themselves hold the PID of whoever locked last
+        return {k: v for k, v in _checksums(run["out"]).items() if not k.startswith(".codebrain-locks")}
+    before = derivatives()
+    with subject_locks(["02"], [out if where == "output" else work]):
+        proc = run_cli("codebrain-bids", bids, out, "participant", "-w", work, "--participant-label", "02",
+                       "--skip-bids-validation", *FAST, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 75 and len(lines) == 1, proc.stderr
+    assert f"PID {os.getpid()}" in lines[0] and "--wait-lock" in lines[0]
+    assert derivatives() == before
 
 
 @pytest.mark.parametrize("case, code", [
@@ -278,3 +301,14 @@ def test_filters_take_fmriprep_keys_and_the_run_rule_prefers_the_finer_grid(bids
     assert ses1.images["T1w"].name == "sub-01_ses-01_T1w.nii.gz"  # finer grid beats the higher run
     assert [p.name for p in ses1.skipped["T1w"]] == ["sub-01_ses-01_run-2_T1w.nii.gz"]
     assert "T1w" not in next(s for s in sessions if s.session == "02").images  # the filter's session
+
+
+def test_random_seed_makes_two_runs_identical(bids, tmp_path):
+    """--random-seed: seeded, single-threaded ANTs; every image of two runs is bitwise equal."""
+    images = []
+    for i in (1, 2):
+        out = tmp_path / f"out{i}"
+        run_cli("codebrain-bids", bids, out, "participant", "-w", tmp_path / f"work{i}", "--participant-label", "02",
+                "--random-seed", "7", "--skip-bids-validation", *FAST)
+        images.append({k: v for k, v in _checksums(out).items() if k.endswith(".nii.gz")})
+    assert len(images[0]) >= 5 and images[0] == images[1]
