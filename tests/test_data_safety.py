@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import nibabel as nib
+import numpy as np
 import pytest
 
 from conftest import run_cli
@@ -110,6 +112,15 @@ def test_inputs_that_are_not_files_are_named_for_what_they_are(stage2_run, tmp_p
     result = synth(stage2_run, "--input", f"T1w={path}", "--output-dir", tmp_path / "out")
     assert_one_line(result, code, text)
     assert not (tmp_path / "out").exists()
+
+
+def test_float64_beyond_float32_is_named_as_such(stage2_run, acquired, tmp_path):
+    img = nib.load(acquired / "T1w.nii.gz")
+    data = img.get_fdata()
+    data[data.shape[0] // 2, data.shape[1] // 2, data.shape[2] // 2] = 1e39
+    nib.save(nib.Nifti1Image(data, img.affine, dtype=np.float64), tmp_path / "huge.nii.gz")
+    result = synth(stage2_run, "--input", f"T1w={tmp_path / 'huge.nii.gz'}", "--output-dir", tmp_path / "out")
+    assert_one_line(result, 65, "exceed the float32 range")
 
 
 @pytest.fixture()

@@ -53,9 +53,14 @@ def read_nifti(path: Path, what: str) -> nib.Nifti1Image:
     """Load and decompress now, so a corrupt or truncated file fails here with one clear line."""
     try:
         img = nib.load(str(path))
-        img.get_fdata(dtype=np.float32)
+        wide = img.get_data_dtype().itemsize > 4  # float64 (or 64-bit integer) on disk
+        data = img.get_fdata(dtype=np.float64 if wide else np.float32)
     except Exception as err:  # nibabel raises many types for a corrupt file
         raise UserError(f"{what}: cannot read {Path(path).name}: {err}") from None
+    if wide:  # float64 values beyond float32 would otherwise surface later as "NaN or infinite"
+        peak = np.abs(data[np.isfinite(data)]).max(initial=0.0)
+        if peak > np.finfo(np.float32).max:
+            raise UserError(f"{what}: values up to {peak:.3g} exceed the float32 range of the model")
     return img
 
 
