@@ -25,6 +25,7 @@ from pathlib import Path
 from codebrain import __version__
 from codebrain.cli import UserError
 from codebrain.data.modalities import MODALITIES
+from codebrain.staging import WRITE_ERRNOS, os_error
 
 from bids_app import exit_codes as ec
 from bids_app.locks import remove_partial_files, shared_files, subject_locks
@@ -33,7 +34,10 @@ EPILOG = """exit codes: 0 success; 1 a workflow failed (see the crash file named
 failed; 17 unknown analysis level; 18 a participant/session label or the filter file selected
 nothing; 64 usage (bad option, OUTPUT_DIR inside the raw dataset); 65 unusable data (not BIDS,
 corrupt, truncated or 4D NIfTI); 66 a named input does not exist; 73 OUTPUT_DIR or the work dir is
-not writable; 75 another run holds one of the subjects (see --wait-lock)."""
+not writable; 74 the disk filled up; 75 another run holds one of the subjects (see --wait-lock)."""
+
+
+FULL_DISK_BYTES = 1 << 20  # less free space than this after a failed run: the disk filled up
 
 
 class Parser(argparse.ArgumentParser):
@@ -116,6 +120,17 @@ def writable_dir(path: Path, what: str) -> None:
         raise UserError(f"{what} {path} cannot be created: {err.strerror}", ec.EXIT_CANTCREAT) from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise UserError(f"{what} {path} is not writable", ec.EXIT_CANTCREAT)
+
+
+def full_disk(crashes: list[Path], folders: list[Path]) -> Path | None:
+    """The folder whose disk filled up, when that is why nodes failed (a node's ENOSPC reaches us only
+    inside its crash file, and a full disk may have kept the crash file from being written at all)."""
+    said = any("No space left on device" in c.read_text(errors="replace") for c in crashes)
+    free = {f: shutil.disk_usage(f).free for f in folders if f.exists()}
+    fullest = min(free, key=free.get, default=None)
+    if fullest is not None and (said or free[fullest] < FULL_DISK_BYTES):
+        return fullest
+    return None
 
 
 def quiet_nipype(verbose: bool) -> None:
@@ -206,6 +221,10 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
         wf.run(plugin=plugin, plugin_args=plugin_args)
     except RuntimeError as err:  # nipype: some nodes failed; their crash files are in logs/
         crashes = sorted(c for c in (args.output_dir / "logs").glob("crash-*") if c.stat().st_mtime >= started)
+        full = full_disk(crashes, [args.output_dir, args.work_dir])
+        if full:
+            raise UserError(f"no space left on {full} (the workflow stopped; rerun after freeing space to resume)",
+                            ec.EXIT_IOERR) from None
         raise UserError(f"the workflow failed ({str(err).splitlines()[0]}); crash files: "
                         f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}",
                         ec.EXIT_FAILURE) from None
@@ -255,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("codebrain-bids: interrupted; rerun the same command to resume from the work dir", file=sys.stderr)
         return 130
+    except OSError as err:  # writing outside the nodes (dataset_description, logs): full disk 74, else 73
+        if args.debug or err.errno not in WRITE_ERRNOS:
+            raise
+        error = os_error(err, Path(err.filename or args.output_dir))
+        print(f"codebrain-bids: error: {error}", file=sys.stderr)
+        return error.code
     except Exception as err:  # noqa: BLE001 - the last line of defence for users
         if args.debug:
             raise

@@ -11,4 +11,5 @@ EXIT_USAGE = 64  # a malformed command line, OUTPUT_DIR inside the raw data
 EXIT_DATA = 65  # unusable data: not BIDS, corrupt or truncated NIfTI, 4D image
 EXIT_NOINPUT = 66  # BIDS_DIR, a filter file or a model does not exist
 EXIT_CANTCREAT = 73  # OUTPUT_DIR or the work dir cannot be written
+EXIT_IOERR = 74  # the disk filled up (or an I/O error) while writing
 EXIT_TEMPFAIL = 75  # another run holds one of the subjects (sysexits EX_TEMPFAIL); --wait-lock queues

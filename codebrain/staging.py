@@ -65,6 +65,9 @@ def remove_stale(folder: Path) -> list[Path]:
     return stale
 
 
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EACCES, errno.EPERM, errno.EROFS)
+
+
 def os_error(err: OSError, where: Path) -> UserError:
     """One line naming the cause: a full disk or an I/O fault (74), anything else cannot create (73)."""
     if err.errno in (errno.ENOSPC, errno.EDQUOT):

@@ -312,3 +312,19 @@ def test_random_seed_makes_two_runs_identical(bids, tmp_path):
                 "--random-seed", "7", "--skip-bids-validation", *FAST)
         images.append({k: v for k, v in _checksums(out).items() if k.endswith(".nii.gz")})
     assert len(images[0]) >= 5 and images[0] == images[1]
+
+
+def test_a_full_disk_is_named_and_exits_74(bids, tmp_path):
+    """A 3 MB tmpfs holds the first derivatives of sub-02, not all of them."""
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(tmp_path)],
+                                           capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root in a container that allows it")
+    try:
+        proc = run_cli("codebrain-bids", bids, tmp_path / "out", "participant", "-w", tmp_path.parent / "work-full",
+                       "--participant-label", "02", "--skip-bids-validation", *FAST, check=False)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 74 and "no space left on" in lines[-1], proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert not list((tmp_path / "out").rglob(".part-*")), "a partial file survived the failed run"
+    finally:
+        subprocess.run(["umount", str(tmp_path)], check=False)

@@ -69,8 +69,11 @@ def save_nifti(array: np.ndarray, affine: np.ndarray, path: Path, dtype=np.float
     img = nib.Nifti1Image(np.asarray(array, dtype=dtype), affine)
     img.header.set_xyzt_units("mm", "sec")
     tmp = path.with_name(f".part-{path.name}")
-    nib.save(img, tmp)
-    tmp.replace(path)
+    try:
+        nib.save(img, tmp)
+        tmp.replace(path)
+    finally:  # a full disk mid-write leaves no partial file behind
+        tmp.unlink(missing_ok=True)
 
 
 def as_3d(img: nib.spatialimages.SpatialImage, name: str) -> nib.spatialimages.SpatialImage:
