@@ -9,12 +9,16 @@ from pydicom.dataset import Dataset
 
 from app.errors import AppError
 
+ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"  # Enhanced MR Image Storage
 GEOMETRY = ("ImageOrientationPatient", "ImagePositionPatient", "PixelSpacing", "Rows", "Columns")
 
 
 def check_series(datasets: Sequence[Dataset], label: str) -> None:
     """One volume: at least two slices, full geometry, one orientation, one frame of reference,
     no duplicated instance or position, evenly spaced parallel slices."""
+    if any(ds.get("SOPClassUID") == ENHANCED_MR or int(ds.get("NumberOfFrames") or 1) > 1 for ds in datasets):
+        raise AppError(f"{label}: an Enhanced (multi-frame) MR series, which this application does not read; "
+                       "send the scanner's classic (one image per slice) export of the series")
     if len(datasets) < 2:
         raise AppError(f"{label}: a single-slice series cannot be a volume")
     for ds in datasets:

@@ -373,6 +373,20 @@ def case_duplicates(root):
     _edit(root / "T1w", -1, lambda ds: setattr(ds, "SOPInstanceUID", pydicom.uid.generate_uid()))
 
 
+def case_enhanced(root):
+    """The T1w series as one Enhanced MR object: every slice a frame of a single multi-frame instance."""
+    _study(root)
+    files = sorted((root / "T1w").glob("*.dcm"))
+    slices = sorted((pydicom.dcmread(f) for f in files), key=lambda ds: int(ds.InstanceNumber))
+    ds = slices[0]
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4.1"
+    ds.NumberOfFrames = len(slices)
+    ds.PixelData = b"".join(s.PixelData for s in slices)
+    for f in files:
+        f.unlink()
+    ds.save_as(root / "T1w" / "enhanced.dcm")
+
+
 def case_bad_rules(root):
     _study(root)
     (root.parent / "rules.json").write_text('{"selections": [{"name": "X", "conditions": {"Modality": "MR"}}]}')
@@ -387,6 +401,7 @@ def case_bad_rules(root):
     (case_single_slice, 65, "single-slice"),
     (case_duplicates, 65, "same position as another"),
     (case_bad_rules, 64, "selection rules"),
+    (case_enhanced, 65, "Enhanced (multi-frame) MR"),
 ])
 def test_bad_input_is_one_line_and_leaves_no_output(tmp_path, case, code, message):
     case(tmp_path / "in")
