@@ -122,6 +122,18 @@ def writable_dir(path: Path, what: str) -> None:
         raise UserError(f"{what} {path} is not writable", ec.EXIT_CANTCREAT)
 
 
+def check_free_space(plans: list, factors: dict[Path, int]) -> None:
+    """Fail in a second, not after preprocessing, on a disk that cannot hold the run: a folder needs
+    ``factor`` times the size of the input files (a floor: outputs are about the inputs' size, the
+    work dir holds a few intermediate copies), so a run that fits is never refused."""
+    inputs = sum(Path(p).stat().st_size for plan in plans for p in plan.images.values())
+    for folder, factor in factors.items():
+        free = shutil.disk_usage(folder).free
+        if free < factor * inputs:
+            raise UserError(f"no space left on {folder}: {free >> 20} MiB free, at least "
+                            f"{(factor * inputs) >> 20} MiB needed for {len(plans)} session(s)", ec.EXIT_IOERR)
+
+
 def full_disk(crashes: list[Path], folders: list[Path]) -> Path | None:
     """The folder whose disk filled up, when that is why nodes failed (a node's ENOSPC reaches us only
     inside its crash file, and a full disk may have kept the crash file from being written at all)."""
@@ -194,6 +206,7 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
         return ec.EXIT_OK
     check_inputs(plans)
     check_work_dir(args.bids_dir, args.work_dir)
+    check_free_space(plans, {args.output_dir: 1, args.work_dir: 2})
     held.enter_context(subject_locks(sorted(subjects - done), [args.work_dir], args.wait_lock))
     with shared_files(args.output_dir):
         write_dataset_description(args.output_dir, args.bids_dir)

@@ -326,5 +326,11 @@ def test_a_full_disk_is_named_and_exits_74(bids, tmp_path):
         assert proc.returncode == 74 and "no space left on" in lines[-1], proc.stderr
         assert "Traceback" not in proc.stderr
         assert not list((tmp_path / "out").rglob(".part-*")), "a partial file survived the failed run"
+        # a disk that cannot even hold the inputs' size is refused before any preprocessing
+        filler = tmp_path / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+        quick = run_cli("codebrain-bids", bids, tmp_path / "out", "participant", "-w", tmp_path.parent / "work-full",
+                        "--participant-label", "02", "--skip-bids-validation", *FAST, check=False)
+        assert quick.returncode == 74 and "MiB free, at least" in quick.stderr, quick.stderr
     finally:
         subprocess.run(["umount", str(tmp_path)], check=False)
