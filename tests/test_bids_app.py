@@ -6,7 +6,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import numpy as np
 import pytest
 
 from bids_app.locks import subject_locks
-from conftest import run_cli
+from conftest import BIN, run_cli
 
 pytestmark = pytest.mark.slow
 FAST = ("--max-spacing", "2", "--nprocs", "2", "--omp-nthreads", "1")
@@ -334,3 +336,28 @@ def test_a_full_disk_is_named_and_exits_74(bids, tmp_path):
         assert quick.returncode == 74 and "MiB free, at least" in quick.stderr, quick.stderr
     finally:
         subprocess.run(["umount", str(tmp_path)], check=False)
+
+
+def test_two_real_runs_on_one_subject_and_a_kill_9(bids, tmp_path):
+    """A second codebrain-bids on a subject that a live run holds exits 75 naming it; the first is then
+    killed with SIGKILL (no cleanup runs) and a rerun (--wait-lock) finishes with nothing partial left."""
+    out, work = tmp_path / "out", tmp_path / "work"
+    args = [str(bids), str(out), "participant", "-w", str(work), "--participant-label", "02",
+            "--skip-bids-validation", *FAST]
+    first = subprocess.Popen([str(BIN / "codebrain-bids"), *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    lock = out / ".codebrain-locks" / "sub-02.lock"
+    deadline = time.monotonic() + 120
+    while (not lock.exists() or not lock.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        second = run_cli("codebrain-bids", *args, check=False)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert second.returncode == 75 and f"PID {first.pid}" in second.stderr, second.stderr
+    # the killed run's MultiProc workers finish their node and still hold the lock until then (the flock
+    # is shared with them across fork): a plain rerun would get 75, --wait-lock queues behind them
+    rerun = run_cli("codebrain-bids", *args, "--wait-lock")
+    assert rerun.returncode == 0 and (out / "sub-02.html").is_file()
+    assert not list(out.rglob(".part-*")) and not list(work.rglob(".part-*"))
