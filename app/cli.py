@@ -4,7 +4,6 @@ plus --help, --version and --debug; errors as one line and a documented exit cod
 from __future__ import annotations
 
 import argparse
-import errno
 import os
 import sys
 import tempfile
@@ -13,8 +12,9 @@ import traceback
 from pathlib import Path
 
 from app import __version__
-from app.errors import EXIT_CANTCREAT, EXIT_FAILURE, EXIT_IOERR, EXIT_NOINPUT, EXIT_USAGE, AppError
+from app.errors import EXIT_CANTCREAT, EXIT_FAILURE, EXIT_NOINPUT, EXIT_USAGE, AppError
 from app.runtime import start_sdk
+from codebrain.staging import WRITE_ERRNOS, os_error
 
 USAGE = f"""usage: python -m app [-i DICOM_IN] [-o DICOM_OUT] [-m MODEL] [-w WORKDIR] [-l LEVEL] [--debug]
 
@@ -42,10 +42,6 @@ exit codes: 0 done, 1 unexpected error (a bug), 64 bad options or rules, 65 unus
 66 no input study or no input folder, 73 output not writable, 74 disk full or I/O error while writing.
 The code is the same with --debug, which adds the traceback.
 """
-
-
-WRITE_ERRORS = {errno.EACCES: EXIT_CANTCREAT, errno.EPERM: EXIT_CANTCREAT, errno.EROFS: EXIT_CANTCREAT,
-                errno.ENOSPC: EXIT_IOERR, errno.EDQUOT: EXIT_IOERR, errno.EIO: EXIT_IOERR}
 
 
 def _unexpected(err: Exception, debug: bool) -> int:
@@ -108,13 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codebrain-map: error: {err}", file=sys.stderr)
         return err.code
     except OSError as err:
-        if err.errno not in WRITE_ERRORS:
+        if err.errno not in WRITE_ERRNOS:
             return _unexpected(err, debug)
-        if debug:  # writing the series: a full disk, a folder made read-only mid-run
+        if debug:  # writing the series: a full disk (74), a folder made read-only mid-run (73)
             traceback.print_exc()
-        print(f"codebrain-map: error: cannot write {err.filename or 'the output'}: {err.strerror or err}",
-              file=sys.stderr)
-        return WRITE_ERRORS[err.errno]
+        error = os_error(err, Path(err.filename or "the output folder"))
+        print(f"codebrain-map: error: {error}", file=sys.stderr)
+        return error.code
     except Exception as err:  # noqa: BLE001 - a bug
         return _unexpected(err, debug)
     print(f"codebrain-map: done in {time.time() - started:.0f} s", flush=True)

@@ -7,7 +7,6 @@ EXIT_USAGE = 64  # bad arguments, environment variables or selection rules
 EXIT_DATAERR = 65  # the study cannot be used: bad geometry, duplicates, nothing selected
 EXIT_NOINPUT = 66  # no DICOM study in the input folder
 EXIT_CANTCREAT = 73  # the output folder cannot be written
-EXIT_IOERR = 74  # writing failed: disk full or an I/O error
 
 
 class AppError(Exception):

@@ -287,15 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("codebrain-bids: interrupted; rerun the same command to resume from the work dir", file=sys.stderr)
         return 130
-    except OSError as err:  # writing outside the nodes (dataset_description, logs): full disk 74, else 73
-        if args.debug or err.errno not in WRITE_ERRNOS:
-            raise
-        error = os_error(err, Path(err.filename or args.output_dir))
-        print(f"codebrain-bids: error: {error}", file=sys.stderr)
-        return error.code
     except Exception as err:  # noqa: BLE001 - the last line of defence for users
         if args.debug:
             raise
+        if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:  # writing outside the nodes: 73/74
+            error = os_error(err, Path(err.filename or args.output_dir))
+            print(f"codebrain-bids: error: {error}", file=sys.stderr)
+            return error.code
         print(f"codebrain-bids: error: {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
         return ec.EXIT_FAILURE
 
