@@ -29,6 +29,7 @@ from codebrain.staging import WRITE_ERRNOS, os_error
 
 from bids_app import exit_codes as ec
 from bids_app.locks import remove_partial_files, shared_files, subject_locks
+from bids_app.multiproc import TetheredMultiProcPlugin
 
 EPILOG = """exit codes: 0 success; 1 a workflow failed (see the crash file named); 16 BIDS validation
 failed; 17 unknown analysis level; 18 a participant/session label or the filter file selected
@@ -231,7 +232,8 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
     if plugin in ("Linear", "MultiProc"):  # the cluster plugins run nodes elsewhere and take no callback
         plugin_args["status_callback"] = lambda node, status: progress.update(status == "end")
     try:
-        wf.run(plugin=plugin, plugin_args=plugin_args)
+        wf.run(plugin=TetheredMultiProcPlugin(plugin_args) if plugin == "MultiProc" else plugin,
+               plugin_args=plugin_args)
     except RuntimeError as err:  # nipype: some nodes failed; their crash files are in logs/
         crashes = sorted(c for c in (args.output_dir / "logs").glob("crash-*") if c.stat().st_mtime >= started)
         full = full_disk(crashes, [args.output_dir, args.work_dir])

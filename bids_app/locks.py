@@ -6,10 +6,10 @@ one work dir: locking the whole folder would serialise them. Two runs on the *sa
 renames, so each subject is locked for the whole run, in OUTPUT_DIR and in the work dir; the
 files every run touches (dataset_description.json, the logs) are locked only while written.
 
-``flock`` locks die with their process (kill -9 included), so a killed run never leaves a stale lock;
-they are shared with the processes it forked, so after a kill -9 the lock lasts until its orphaned
-MultiProc workers finish their node: exactly as long as something may still write into the folders
-(``--wait-lock`` queues behind them). The lock files stay (hidden, holding the locker's PID).
+``flock`` locks die with their process (kill -9 included), so a killed run never leaves a stale lock.
+They are shared with the processes it forked: the MultiProc workers (``bids_app.multiproc``) are
+killed with the run, so the lock is free once they are gone, and nothing writes into the folders
+behind a killed run. The lock files stay (hidden, holding the locker's PID).
 """
 
 from __future__ import annotations

@@ -338,9 +338,28 @@ def test_a_full_disk_is_named_and_exits_74(bids, tmp_path):
         subprocess.run(["umount", str(tmp_path)], check=False)
 
 
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent PID) of a process from /proc, None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return fields[0], int(fields[1])
+
+
+def _children(pid: int) -> list[int]:
+    stats = {int(p.name): _proc_stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    return [child for child, stat in stats.items() if stat and stat[1] == pid]
+
+
+def _running(pids: list[int]) -> list[int]:
+    """The PIDs still running (a zombie has exited: it holds no files and no locks)."""
+    return [p for p in pids if (stat := _proc_stat(p)) and stat[0] not in "ZX"]
+
+
 def test_two_real_runs_on_one_subject_and_a_kill_9(bids, tmp_path):
     """A second codebrain-bids on a subject that a live run holds exits 75 naming it; the first is then
-    killed with SIGKILL (no cleanup runs) and a rerun (--wait-lock) finishes with nothing partial left."""
+    killed with SIGKILL (no cleanup runs), its workers die with it, and a rerun finishes with nothing partial left."""
     out, work = tmp_path / "out", tmp_path / "work"
     args = [str(bids), str(out), "participant", "-w", str(work), "--participant-label", "02",
             "--skip-bids-validation", *FAST]
@@ -352,12 +371,23 @@ def test_two_real_runs_on_one_subject_and_a_kill_9(bids, tmp_path):
         time.sleep(0.1)
     try:
         second = run_cli("codebrain-bids", *args, check=False)
+        while not (workers := _children(first.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)  # kill it once its MultiProc workers run nodes
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert second.returncode == 75 and f"PID {first.pid}" in second.stderr, second.stderr
-    # the killed run's MultiProc workers finish their node and still hold the lock until then (the flock
-    # is shared with them across fork): a plain rerun would get 75, --wait-lock queues behind them
-    rerun = run_cli("codebrain-bids", *args, "--wait-lock")
-    assert rerun.returncode == 0 and (out / "sub-02.html").is_file()
+    assert workers, "the first run never started its MultiProc workers"
+    # its workers die with it (they share the flock across fork): none is left behind, and a plain rerun
+    # (no --wait-lock) gets the subject at once
+    deadline = time.monotonic() + 30
+    while _running(workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    orphans = _running(workers)
+    for pid in orphans:  # a failure must not leave them to run (and wait) for ever
+        os.kill(pid, signal.SIGKILL)
+    assert not orphans, f"orphaned workers {orphans} outlived the killed run"
+    rerun = run_cli("codebrain-bids", *args, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (out / "sub-02.html").is_file()
     assert not list(out.rglob(".part-*")) and not list(work.rglob(".part-*"))
