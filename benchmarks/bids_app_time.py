@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,12 +41,16 @@ def main() -> None:
                         "participant", "--hold-out", "FLAIR", "-w", str(work), "--nprocs", str(args.nprocs),
                         "--skip-bids-validation"], check=True, capture_output=True)
         wall = time.perf_counter() - start
+        # the largest single process of the run (the CLI or a MultiProc worker), in GiB: what a
+        # scheduler's memory request must cover per process
+        peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
         nodes = {p.parent.name: round(loadpkl(p).runtime.duration, 1) for p in work.rglob("result_*.pklz")}
     nodes = dict(sorted(nodes.items(), key=lambda kv: -kv[1]))
     result = {"subject": "sub-tcgafg6692 (4 raw contrasts, FLAIR held out)", "nprocs": args.nprocs,
               "machine": f"{platform.machine()} x{os.cpu_count()}", "wall_s": round(wall, 1),
-              "node_s": nodes, "target_s": 180}
-    print(f"codebrain-bids, one subject, --nprocs {args.nprocs} on {result['machine']}: {wall:.0f} s wall")
+              "peak_rss_gib": round(peak_gib, 2), "node_s": nodes, "target_s": 180}
+    print(f"codebrain-bids, one subject, --nprocs {args.nprocs} on {result['machine']}: {wall:.0f} s wall, "
+          f"largest process {peak_gib:.2f} GiB")
     print(f"{'node':<24}{'s':>8}")
     for name, seconds in nodes.items():
         print(f"{name:<24}{seconds:>8.1f}")

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -27,15 +28,13 @@ from codebrain.cli import UserError
 from codebrain.data.modalities import MODALITIES
 from codebrain.staging import WRITE_ERRNOS, os_error
 
+from bids_app import ANALYSIS_LEVELS
 from bids_app import exit_codes as ec
+from bids_app.boutiques import PrintDescriptor
 from bids_app.locks import remove_partial_files, shared_files, subject_locks
 from bids_app.multiproc import TetheredMultiProcPlugin
 
-EPILOG = """exit codes: 0 success; 1 a workflow failed (see the crash file named); 16 BIDS validation
-failed; 17 unknown analysis level; 18 a participant/session label or the filter file selected
-nothing; 64 usage (bad option, OUTPUT_DIR inside the raw dataset); 65 unusable data (not BIDS,
-corrupt, truncated or 4D NIfTI); 66 a named input does not exist; 73 OUTPUT_DIR or the work dir is
-not writable; 74 the disk filled up; 75 another run holds one of the subjects (see --wait-lock)."""
+EPILOG = textwrap.fill("exit codes: " + "; ".join(f"{code} {text}" for code, text in ec.MEANINGS.items()) + ".", 100)
 
 
 FULL_DISK_BYTES = 1 << 20  # less free space than this after a failed run: the disk filled up
@@ -56,6 +55,8 @@ def build_parser() -> Parser:
     p.add_argument("output_dir", type=Path, help="the derivative dataset to write, e.g. BIDS_DIR/derivatives/codebrain")
     p.add_argument("analysis_level", help="participant or group")
     p.add_argument("--version", action="version", version=f"codebrain-bids {__version__}")
+    p.add_argument("--bids-exec-spec", action=PrintDescriptor,
+                   help="print the Boutiques descriptor (BIDS Apps execution specification) and exit")
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     p.add_argument("--verbose", "-v", action="store_true", help="show nipype's log of every node")
     sel = p.add_argument_group("selection")
@@ -253,7 +254,7 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.analysis_level not in ("participant", "group"):
+    if args.analysis_level not in ANALYSIS_LEVELS:
         raise UserError(f"analysis level must be participant or group, not {args.analysis_level!r}",
                         ec.EXIT_ANALYSIS_LEVEL)
     if not args.bids_dir.is_dir():

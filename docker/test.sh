@@ -4,8 +4,9 @@
 # Installs Debian's docker.io and debootstrap when missing and starts dockerd when none runs
 # (stopping it again at the end). Checks: the BIDS-App runs a sample subject as a non-root user
 # with the input read-only, records its container tag, answers --version and exits 64 on a bad
-# argument; the MAP completes a small DICOM study through HOLOSCAN_* paths; the training image
-# trains three steps on a tiny simulated set. Prints the image sizes.
+# argument, and runs the group level through `bosh exec launch` of its own descriptor; the MAP
+# completes a small DICOM study through HOLOSCAN_* paths; the training image trains three steps on
+# a tiny simulated set. Prints the image sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-$(mktemp -d /tmp/codebrain-containers.XXXXXX)}
@@ -52,6 +53,15 @@ grep -q "codebrain/bids-app:$VERSION" "$WORK/out/dataset_description.json" || fa
     || fail "--version as an arbitrary uid"
 set +e; $DOCKER run --rm "codebrain/bids-app:$VERSION" /data /out participant --no-such-option 2>/dev/null; rc=$?; set -e
 [ $rc = 64 ] || fail "a bad argument exited $rc, not 64"
+say "BIDS-App through Boutiques: bosh exec launch of the image's own descriptor (group level)"
+$DOCKER run --rm "codebrain/bids-app:$VERSION" --bids-exec-spec > "$WORK/codebrain-bids.json"
+.venv/bin/bosh validate "$WORK/codebrain-bids.json" >/dev/null || fail "bosh validate rejected the image's descriptor"
+printf '{"InputDataset": "%s", "OutputLocation": "%s", "AnalysisLevel": "group"}' "$WORK/bids" "$WORK/out" \
+    > "$WORK/group.json"
+BOSH="$PWD/.venv/bin/bosh"
+(cd "$WORK" && "$BOSH" exec launch --no-pull codebrain-bids.json group.json >"$WORK/bosh.log" 2>&1) \
+    || fail "bosh exec launch in the image failed (see $WORK/bosh.log)"
+[ -f "$WORK/out/group_summary.tsv" ] || fail "bosh exec launch wrote no group summary"
 
 say "MAP: a two-series DICOM study through HOLOSCAN_INPUT_PATH / HOLOSCAN_OUTPUT_PATH"
 .venv-map/bin/python -m app.study_builder "$WORK/study" \

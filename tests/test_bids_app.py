@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import shlex
 import signal
 import subprocess
 import time
@@ -391,3 +392,72 @@ def test_two_real_runs_on_one_subject_and_a_kill_9(bids, tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert (out / "sub-02.html").is_file()
     assert not list(out.rglob(".part-*")) and not list(work.rglob(".part-*"))
+
+
+# -- Boutiques (BIDS Apps execution specification) ---------------------------------------------------
+
+def _descriptor(tmp_path: Path) -> Path:
+    path = tmp_path / "codebrain-bids.json"
+    path.write_text(run_cli("codebrain-bids", "--bids-exec-spec").stdout)
+    return path
+
+
+def _bosh(*args: str) -> subprocess.CompletedProcess:
+    """bosh as a user runs it: in the activated venv, so codebrain-bids is on PATH."""
+    return subprocess.run([str(BIN / "bosh"), *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
+
+
+def test_the_descriptor_passes_bosh_validate_and_names_every_option(tmp_path):
+    from bids_app.cli import build_parser
+    from bids_app.exit_codes import MEANINGS
+
+    path = _descriptor(tmp_path)
+    check = _bosh("validate", path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    spec = json.loads(path.read_text())
+    assert spec["custom"]["BIDSAppSpecVersion"] and spec["container-image"]["image"].startswith("codebrain/bids-app:")
+    ids = {i["id"] for i in spec["inputs"]}
+    assert {"InputDataset", "OutputLocation", "AnalysisLevel", "SubjectLabel", "Help", "ToolVersion"} <= ids
+    flags = {i.get("command-line-flag") for i in spec["inputs"]}
+    for action in build_parser()._actions:  # every option of the CLI is an input, none is invented
+        if action.option_strings and action.dest != "bids_exec_spec":
+            assert flags & set(action.option_strings), action.option_strings
+    assert len(spec["inputs"]) == len(build_parser()._actions) - 1
+    assert {e["code"] for e in spec["error-codes"]} == set(MEANINGS) - {0}
+
+
+def test_an_invocation_becomes_the_command_line_it_means(tmp_path):
+    """bosh writes the command line from the descriptor; our parser must read back every value."""
+    from bids_app.cli import build_parser
+
+    invocation = {"InputDataset": "/data/raw", "OutputLocation": "/data/out dir", "AnalysisLevel": "participant",
+                  "SubjectLabel": ["01", "02"], "SessionLabel": ["pre"], "HoldOut": ["FLAIR", "T2w"],
+                  "Reference": "T2w", "MaxSpacing": 2.5, "NoN4": True, "Nprocs": 3, "RandomSeed": 7,
+                  "PluginArgs": '{"sbatch_args": "-p short --mem=8G"}', "WorkDir": "/scratch/w x", "WaitLock": True}
+    (tmp_path / "inv.json").write_text(json.dumps(invocation))
+    sim = _bosh("exec", "simulate", "-i", tmp_path / "inv.json", _descriptor(tmp_path))
+    assert sim.returncode == 0, sim.stderr
+    command = sim.stdout.split("Generated Command:")[-1].strip()
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    assert (str(args.bids_dir), str(args.output_dir), args.analysis_level) == ("/data/raw", "/data/out dir",
+                                                                                 "participant")
+    assert args.participant_label == ["01", "02"] and args.session_label == ["pre"]
+    assert args.hold_out == ["FLAIR", "T2w"] and args.reference == "T2w" and args.no_n4 and args.wait_lock
+    assert (args.max_spacing, args.nprocs, args.random_seed) == (2.5, 3, 7)
+    assert args.plugin_args == {"sbatch_args": "-p short --mem=8G"} and str(args.work_dir) == "/scratch/w x"
+
+
+def test_bosh_exec_launch_runs_both_levels(bids, tmp_path):
+    """The way CBRAIN and other Boutiques platforms run it (here without the container)."""
+    desc, out = _descriptor(tmp_path), tmp_path / "out"
+    for level, extra in (("participant", {"SubjectLabel": ["02"], "SkipBidsValidation": True, "MaxSpacing": 2,
+                                          "Nprocs": 2, "OmpNthreads": 1, "WorkDir": str(tmp_path / "work")}),
+                         ("group", {})):
+        (tmp_path / f"{level}.json").write_text(json.dumps(
+            {"InputDataset": str(bids), "OutputLocation": str(out), "AnalysisLevel": level, **extra}))
+        launch = _bosh("exec", "launch", "--no-container", desc, tmp_path / f"{level}.json")
+        assert launch.returncode == 0, launch.stdout[-2000:] + launch.stderr[-2000:]
+    assert (out / "sub-02.html").is_file() and (out / "dataset_description.json").is_file()
+    assert (out / "sub-02" / "anat" / "sub-02_desc-synth_T1w.nii.gz").is_file()
+    assert (out / "group_summary.tsv").is_file()
