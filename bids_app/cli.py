@@ -14,6 +14,7 @@ The input dataset is only read.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import shutil
@@ -97,6 +98,18 @@ def build_parser() -> Parser:
                      help="nipype plugin: Linear, MultiProc (default when --nprocs > 1), SLURM, SGE, ...")
     run.add_argument("--plugin-args", type=json.loads, default={}, metavar="JSON",
                      help='plugin arguments, e.g. \'{"sbatch_args": "-p short --mem=8G"}\' for SLURM')
+    cluster = p.add_argument_group("cluster (SLURM)")
+    cluster.add_argument("--slurm-array", action="store_true",
+                         help="submit one SLURM array task per selected participant (each runs this command on its "
+                              "participant) and the group level as a job that starts once all succeeded, then return")
+    cluster.add_argument("--sbatch-args", metavar="ARGS",
+                         help='sbatch options for those jobs, e.g. "-p short --time 1:00:00 --mem 8G" '
+                              "(default: --cpus-per-task as --nprocs)")
+    cluster.add_argument("--slurm-command", metavar="CMD",
+                         help='what each task runs instead of this codebrain-bids, e.g. "apptainer run --cleanenv '
+                              '-B /data codebrain-bids.sif"')
+    cluster.add_argument("--slurm-wait", action="store_true",
+                         help="with --slurm-array: wait until the group level has run; exit 1 if a task failed")
     return p
 
 
@@ -180,6 +193,13 @@ def participant(args: argparse.Namespace) -> int:
             for path in outcome.passed_over:
                 tqdm.write(f"codebrain-bids: {outcome.name}: passing over {Path(path).name} (one image per modality)")
     subjects = {p.subject for p in plans}
+    if args.slurm_array:
+        from bids_app.planning import check_inputs
+        from bids_app.slurm import submit_cohort
+
+        check_inputs(plans)
+        check_work_dir(args.bids_dir, args.work_dir)
+        return submit_cohort(build_parser(), args, sorted(subjects))
     with ExitStack() as held:
         held.enter_context(subject_locks(sorted(subjects), [args.output_dir], args.wait_lock))
         return _run_plans(args, plans, subjects, held)
@@ -232,6 +252,8 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
     progress = tqdm(total=len(wf._get_all_nodes()), desc="codebrain-bids", unit="node", disable=None)
     if plugin in ("Linear", "MultiProc"):  # the cluster plugins run nodes elsewhere and take no callback
         plugin_args["status_callback"] = lambda node, status: progress.update(status == "end")
+    else:  # nipype's SLURM and SGE plugins name jobs after $LOGNAME, unset in containers and cron jobs
+        os.environ.setdefault("LOGNAME", login_name())
     try:
         wf.run(plugin=TetheredMultiProcPlugin(plugin_args) if plugin == "MultiProc" else plugin,
                plugin_args=plugin_args)
@@ -253,6 +275,13 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
     return ec.EXIT_OK
 
 
+def login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # an arbitrary container uid has no passwd entry
+        return f"uid{os.getuid()}"
+
+
 def run(args: argparse.Namespace) -> int:
     if args.analysis_level not in ANALYSIS_LEVELS:
         raise UserError(f"analysis level must be participant or group, not {args.analysis_level!r}",
@@ -261,6 +290,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"BIDS_DIR {args.bids_dir} does not exist or is not a folder", ec.EXIT_NOINPUT)
     if args.nprocs < 1 or (args.omp_nthreads is not None and args.omp_nthreads < 1):
         raise UserError("--nprocs and --omp-nthreads must be at least 1", ec.EXIT_USAGE)
+    submission = [f for f, v in (("--slurm-wait", args.slurm_wait), ("--sbatch-args", args.sbatch_args),
+                                 ("--slurm-command", args.slurm_command)) if v]
+    if submission and not args.slurm_array:
+        raise UserError(f"{submission[0]} goes with --slurm-array", ec.EXIT_USAGE)
+    if args.slurm_array and args.analysis_level != "participant":
+        raise UserError("--slurm-array submits the participant level (the group level follows it)", ec.EXIT_USAGE)
     check_output_dir(args.bids_dir, args.output_dir)
     if args.analysis_level == "group":
         from bids_app.group import write_group_summary

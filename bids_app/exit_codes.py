@@ -14,6 +14,7 @@ EXIT_NOTHING_SELECTED = 18
 EXIT_USAGE = 64
 EXIT_DATA = 65
 EXIT_NOINPUT = 66
+EXIT_UNAVAILABLE = 69
 EXIT_CANTCREAT = 73
 EXIT_IOERR = 74
 EXIT_TEMPFAIL = 75
@@ -27,6 +28,7 @@ MEANINGS: dict[int, str] = {
     EXIT_USAGE: "usage (bad option, OUTPUT_DIR inside the raw dataset)",
     EXIT_DATA: "unusable data (not BIDS, corrupt, truncated or 4D NIfTI)",
     EXIT_NOINPUT: "a named input does not exist",
+    EXIT_UNAVAILABLE: "--slurm-array: SLURM's sbatch is missing or refused the job",
     EXIT_CANTCREAT: "OUTPUT_DIR or the work dir is not writable",
     EXIT_IOERR: "the disk filled up (or an I/O error) while writing",
     EXIT_TEMPFAIL: "another run holds one of the subjects (see --wait-lock)",

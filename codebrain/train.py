@@ -78,6 +78,20 @@ class Distributed:
         dist.all_reduce(t)
         return float(t.item()) / self.world
 
+    def same_weights(self, module: torch.nn.Module) -> bool:
+        """Whether every rank holds bitwise the same weights, as data-parallel training must keep them.
+
+        Ranks apply the same all-reduced gradients, so any difference means a broken node or a
+        rank-dependent step; better to stop than to save a model only rank 0 had."""
+        if self.world == 1:
+            return True
+        with torch.no_grad():
+            mine = torch.stack([torch.cat([p.detach().double().flatten() for p in module.parameters()]).sum(),
+                                torch.cat([p.detach().double().flatten() ** 2 for p in module.parameters()]).sum()])
+        everyone = [torch.empty_like(mine) for _ in range(self.world)]
+        dist.all_gather(everyone, mine)
+        return all(torch.equal(mine, other) for other in everyone)
+
     def close(self) -> None:
         if self.world > 1:
             dist.destroy_process_group()
@@ -469,6 +483,11 @@ def _train(args: argparse.Namespace, cfg: Config, ctx: Distributed) -> int:
                 row.update(trainer.code_usage())
             running.clear()
             if trainer.step % tc.val_every == 0 or is_last:
+                if not ctx.same_weights(trainer.trainable):
+                    raise UserError(f"the {ctx.world} ranks hold different weights at step {trainer.step}; "
+                                    "a node or its software differs from the others", 1)
+                if ctx.world > 1 and ctx.main:
+                    tqdm.write(f"codebrain-train: step {trainer.step}: weights identical on all {ctx.world} ranks")
                 with trainer.averaged_weights():
                     row.update(trainer.validate(val))
                     if row["val_psnr_missing"] > trainer.best:

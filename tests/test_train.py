@@ -1,6 +1,7 @@
 import csv
 import json
 import shutil
+import socket
 import subprocess
 
 import nibabel as nib
@@ -94,16 +95,24 @@ def test_eval_writes_the_table(stage2_run, sim_data, tmp_path, cache_dir):
     assert "T2w+FLAIR" in proc.stdout and "overall" in proc.stdout
 
 
-def test_torchrun_two_processes_on_cpu(sim_data, tmp_path, cache_dir):
+def test_torchrun_two_nodes_on_cpu(sim_data, tmp_path, cache_dir):
+    """Two torchrun agents meet through a c10d rendezvous as two cluster nodes would (one gloo
+    process each, as `srun torchrun --nnodes 2 ...` starts them); the trainer checks that both
+    ranks hold identical weights at every validation."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     out = tmp_path / "ddp"
-    proc = subprocess.run(
-        [str(BIN / "torchrun"), "--nproc_per_node", "2", "--master_port", "29517", "-m", "codebrain.train",
-         "stage1", "--config", "tiny", "--data", str(sim_data), "--output", str(out), "--device", "cpu",
-         "--max-steps", "6", "--batch-size", "2", "--cache-dir", str(cache_dir)],
-        capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    command = [str(BIN / "torchrun"), "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d",
+               "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "codebrain-test", "-m", "codebrain.train",
+               "stage1", "--config", "tiny", "--data", str(sim_data), "--output", str(out), "--device", "cpu",
+               "--max-steps", "6", "--batch-size", "2", "--cache-dir", str(cache_dir)]
+    nodes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    logs = [node.communicate(timeout=600) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(err[-3000:] for _, err in logs)
     info = json.loads((out / "model.json").read_text())
     assert info["training"]["world_size"] == 2 and info["training"]["step"] == 6
+    assert "weights identical on all 2 ranks" in "".join(out + err for out, err in logs)
 
 
 @pytest.mark.parametrize("case", ["missing-data", "unknown-preset", "corrupt-nifti", "stage2-without-stage1"])
