@@ -15,7 +15,8 @@ PYTHON=${PYTHON:-python3}
 .venv-map/bin/python -m pip install -q torch==2.13.0
 .venv-map/bin/python -m pip install -q -r app/requirements.txt -e ".[prep,map]"
 # Debian tools the tests check against: Chromium renders the BIDS-App's HTML report; dciodvfy
-# (dicom3tools), Orthanc and dcmtk's storescu check the MAP's DICOM.
+# (dicom3tools), Orthanc and dcmtk's storescu check the MAP's DICOM; slurm-wlm and munge make
+# the one-node cluster of tests/test_cluster.py (scripts/slurm-local.sh starts and stops it).
 apt_install() {
     local missing=() pkg
     for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
@@ -27,4 +28,4 @@ apt_install() {
         echo "setup: please install the Debian packages ${missing[*]} (needs root)" >&2
     fi
 }
-apt_install chromium dicom3tools orthanc dcmtk
+apt_install chromium dicom3tools orthanc dcmtk slurm-wlm munge
