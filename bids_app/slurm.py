@@ -68,14 +68,20 @@ def _sbatch(args: list[str]) -> str:
     return proc.stdout.strip().split(";")[0]
 
 
+def _this_command() -> list[str]:
+    """This very codebrain-bids, by absolute path, so tasks run the submitter's version."""
+    argv0 = Path(sys.argv[0])
+    if argv0.suffix == ".py":  # python -m bids_app
+        return [sys.executable, "-m", "bids_app"]
+    return [str(Path(shutil.which(sys.argv[0]) or argv0).resolve())]
+
+
 def submit_cohort(parser: argparse.ArgumentParser, args: argparse.Namespace, subjects: list[str]) -> int:
     """Write and submit the participant array and the dependent group job; wait if ``--slurm-wait``."""
     logs = args.output_dir.resolve() / "logs" / "slurm"
     logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    command = shlex.split(args.slurm_command) if args.slurm_command else [sys.argv[0]]
-    if not args.slurm_command:
-        command = [str(Path(shutil.which(command[0]) or command[0]).resolve())]
+    command = shlex.split(args.slurm_command) if args.slurm_command else _this_command()
     data = [str(args.bids_dir.resolve()), str(args.output_dir.resolve())]
     run = shlex.join([*command, *data])
     options = shlex.join(task_options(parser, args))
