@@ -57,7 +57,7 @@ def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
                      name=f"n4_{m}", n_procs=threads) for m in order}
     grid = pe.Node(ReferenceGrid(max_spacing=opts.max_spacing), name="reference_grid")
     mask = pe.Node(SkullStrip(threads=threads, **seed), name="skull_strip", n_procs=threads)
-    images = pe.Node(Merge(len(order)), name="merge_images")
+    images = _merge(len(order), "merge_images")
     synth = pe.Node(Synthesize(modalities=order, held_out=plan.held_out, model=plan.model, device=opts.device,
                                threads=opts.synth_threads), name="synthesize", n_procs=opts.synth_threads)
     session = {"subject": plan.subject, "session": plan.session, "reference": plan.reference,
@@ -78,7 +78,7 @@ def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
     ])
     moving = order[1:]
     if moving:
-        transforms = pe.Node(Merge(len(moving)), name="merge_transforms")
+        transforms = _merge(len(moving), "merge_transforms")
         wf.connect(transforms, "out", sink, "transforms")
     for i, modality in enumerate(moving, start=1):
         coreg = pe.Node(CoRegister(threads=threads, **seed), name=f"coregister_{modality}", n_procs=threads)
@@ -91,6 +91,14 @@ def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
     return wf
 
 
+def _merge(n: int, name: str) -> pe.Node:
+    """A list of ``n`` inputs; run in the main process, since a cluster job per list costs seconds of
+    scheduling for microseconds of work (three of the dozen nodes of a session)."""
+    node = pe.Node(Merge(n), name=name)
+    node.run_without_submitting = True
+    return node
+
+
 def init_codebrain_wf(plans: list[Plan], opts: Options, work_dir: Path) -> pe.Workflow:
     """The top workflow: subjects side by side, each ending with its report."""
     top = pe.Workflow(name="codebrain_wf", base_dir=str(work_dir))
@@ -99,7 +107,7 @@ def init_codebrain_wf(plans: list[Plan], opts: Options, work_dir: Path) -> pe.Wo
         by_subject.setdefault(plan.subject, []).append(plan)
     for subject, sessions in by_subject.items():
         sub_wf = pe.Workflow(name=f"sub_{subject}_wf")
-        records = pe.Node(Merge(len(sessions)), name="merge_records")
+        records = _merge(len(sessions), "merge_records")
         report = pe.Node(SubjectReport(output_dir=str(opts.output_dir), subject=subject), name="report",
                          overwrite=True)
         sub_wf.connect(records, "out", report, "records")

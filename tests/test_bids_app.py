@@ -306,15 +306,23 @@ def test_filters_take_fmriprep_keys_and_the_run_rule_prefers_the_finer_grid(bids
     assert "T1w" not in next(s for s in sessions if s.session == "02").images  # the filter's session
 
 
-def test_random_seed_makes_two_runs_identical(bids, tmp_path):
-    """--random-seed: seeded, single-threaded ANTs; every image of two runs is bitwise equal."""
-    images = []
-    for i in (1, 2):
-        out = tmp_path / f"out{i}"
-        run_cli("codebrain-bids", bids, out, "participant", "-w", tmp_path / f"work{i}", "--participant-label", "02",
-                "--random-seed", "7", "--skip-bids-validation", *FAST)
-        images.append({k: v for k, v in _checksums(out).items() if k.endswith(".nii.gz")})
-    assert len(images[0]) >= 5 and images[0] == images[1]
+SEEDED = ("--random-seed", "7", "--skip-bids-validation", *FAST)
+
+
+@pytest.fixture(scope="module")
+def seeded(bids, tmp_path_factory) -> dict[str, str]:
+    """The checksums of the images of one seeded run of sub-02: another seeded run (through bosh exec
+    launch) must give them bit for bit."""
+    out = tmp_path_factory.mktemp("seeded") / "out"
+    run_cli("codebrain-bids", bids, out, "participant", "-w", out.parent / "work", "--participant-label", "02",
+            *SEEDED)
+    images = _images(out)
+    assert len(images) >= 5
+    return images
+
+
+def _images(out: Path) -> dict[str, str]:
+    return {k: v for k, v in _checksums(out).items() if k.endswith(".nii.gz")}
 
 
 def test_a_full_disk_is_named_and_exits_74(bids, tmp_path):
@@ -360,7 +368,8 @@ def _running(pids: list[int]) -> list[int]:
 
 def test_two_real_runs_on_one_subject_and_a_kill_9(bids, tmp_path):
     """A second codebrain-bids on a subject that a live run holds exits 75 naming it; the first is then
-    killed with SIGKILL (no cleanup runs), its workers die with it, and a rerun finishes with nothing partial left."""
+    killed with SIGKILL (no cleanup runs), its workers die with it, and a rerun finishes with nothing
+    partial left."""
     out, work = tmp_path / "out", tmp_path / "work"
     args = [str(bids), str(out), "participant", "-w", str(work), "--participant-label", "02",
             "--skip-bids-validation", *FAST]
@@ -448,16 +457,18 @@ def test_an_invocation_becomes_the_command_line_it_means(tmp_path):
     assert args.plugin_args == {"sbatch_args": "-p short --mem=8G"} and str(args.work_dir) == "/scratch/w x"
 
 
-def test_bosh_exec_launch_runs_both_levels(bids, tmp_path):
-    """The way CBRAIN and other Boutiques platforms run it (here without the container)."""
+def test_bosh_exec_launch_runs_both_levels_and_repeats_a_seeded_run(bids, seeded, tmp_path):
+    """The way CBRAIN and other Boutiques platforms run it (here without the container); with the
+    same --random-seed (seeded, single-threaded ANTs) the images are those of a direct run, bit for bit."""
     desc, out = _descriptor(tmp_path), tmp_path / "out"
     for level, extra in (("participant", {"SubjectLabel": ["02"], "SkipBidsValidation": True, "MaxSpacing": 2,
-                                          "Nprocs": 2, "OmpNthreads": 1, "WorkDir": str(tmp_path / "work")}),
+                                          "Nprocs": 2, "OmpNthreads": 1, "RandomSeed": 7,
+                                          "WorkDir": str(tmp_path / "work")}),
                          ("group", {})):
         (tmp_path / f"{level}.json").write_text(json.dumps(
             {"InputDataset": str(bids), "OutputLocation": str(out), "AnalysisLevel": level, **extra}))
         launch = _bosh("exec", "launch", "--no-container", desc, tmp_path / f"{level}.json")
         assert launch.returncode == 0, launch.stdout[-2000:] + launch.stderr[-2000:]
-    assert (out / "sub-02.html").is_file() and (out / "dataset_description.json").is_file()
+    assert (out / "sub-02.html").is_file() and (out / "group_summary.tsv").is_file()
     assert (out / "sub-02" / "anat" / "sub-02_desc-synth_T1w.nii.gz").is_file()
-    assert (out / "group_summary.tsv").is_file()
+    assert _images(out) == seeded
