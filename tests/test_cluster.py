@@ -1,5 +1,5 @@
-"""The BIDS-App on a real one-node SLURM cluster (scripts/slurm-local.sh): the job-array path and
-nipype's SLURM plugin process the same 3-subject cohort and give the same derivatives."""
+"""The BIDS-App on a real one-node SLURM cluster (scripts/slurm-local.sh): the job-array path (MultiProc
+in each task) and nipype's SLURM plugin process the same 3-subject cohort and give the same derivatives."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def cohort(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def array_run(slurm, cohort, tmp_path_factory) -> dict:
     out, work = tmp_path_factory.mktemp("array") / "codebrain", tmp_path_factory.mktemp("array-work")
+    # two CPUs per task: each task runs its participant on MultiProc (one CPU would make it Linear)
     proc = run_cli("codebrain-bids", cohort, out, "participant", "-w", work, *OPTIONS, "--slurm-array",
-                   "--slurm-wait", "--sbatch-args", "--cpus-per-task 1", env=slurm, check=False)
+                   "--slurm-wait", "--sbatch-args", "--cpus-per-task 2", env=slurm, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr + _logs(out)
     return {"out": out, "proc": proc}
 
@@ -62,7 +63,8 @@ def test_the_array_runs_every_participant_then_the_group_level(array_run):
     out = array_run["out"]
     assert "job array" in array_run["proc"].stdout
     tasks = sorted((out / "logs" / "slurm").glob("participant-*_*.out"))
-    assert len(tasks) == 3 and all("done in" in t.read_text() for t in tasks), _logs(out)
+    assert len(tasks) == 3 and all("plugin MultiProc" in t.read_text() and "done in" in t.read_text()
+                                   for t in tasks), _logs(out)
     reports = [out / f"sub-{s}.html" for s in ("01", "02", "03")]
     assert all(r.is_file() for r in reports)
     with (out / "group_summary.tsv").open() as f:
