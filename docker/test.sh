@@ -59,6 +59,7 @@ $DOCKER run --rm "codebrain/bids-app:$VERSION" --bids-exec-spec > "$WORK/codebra
 printf '{"InputDataset": "%s", "OutputLocation": "%s", "AnalysisLevel": "group"}' "$WORK/bids" "$WORK/out" \
     > "$WORK/group.json"
 BOSH="$PWD/.venv/bin/bosh"
+chmod a+rx "$WORK"  # bosh runs its job script from the launch folder as the image's non-root user
 (cd "$WORK" && "$BOSH" exec launch --no-pull codebrain-bids.json group.json >"$WORK/bosh.log" 2>&1) \
     || fail "bosh exec launch in the image failed (see $WORK/bosh.log)"
 [ -f "$WORK/out/group_summary.tsv" ] || fail "bosh exec launch wrote no group summary"
