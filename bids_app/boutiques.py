@@ -39,6 +39,11 @@ MACHINE_DEFAULTS = {"nprocs"}  # defaults that describe the machine the descript
 RESOURCES = {"cpu-cores": 2, "ram": 4, "walltime-estimate": 900}
 
 
+def long_flag(action: argparse.Action) -> str:
+    """The option's first ``--`` spelling (``--work-dir`` rather than ``-w``)."""
+    return max(action.option_strings, key=lambda flag: flag.startswith("--"))
+
+
 def _camel(dest: str) -> str:
     return "".join(word.capitalize() for word in dest.split("_"))
 
@@ -60,7 +65,7 @@ def _input(action: argparse.Action) -> dict[str, Any]:
     else:
         entry["type"] = "String"
     if action.option_strings:
-        entry["command-line-flag"] = max(action.option_strings, key=lambda flag: flag.startswith("--"))
+        entry["command-line-flag"] = long_flag(action)
     if action.nargs in ("+", "*"):
         entry["list"] = True
     choices = ANALYSIS_LEVELS if action.dest == "analysis_level" else action.choices

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from codebrain.cli import UserError
 
+from bids_app.boutiques import long_flag
 from bids_app.exit_codes import EXIT_FAILURE, EXIT_OK, EXIT_UNAVAILABLE
 
 # options that concern the submission, or that each task sets itself
@@ -39,7 +40,7 @@ def task_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> l
         value = getattr(args, action.dest, action.default)
         if value == action.default:
             continue
-        flag = max(action.option_strings, key=lambda f: f.startswith("--"))
+        flag = long_flag(action)
         if action.dest in PATHS:
             value = Path(value).resolve()
         if action.nargs == 0:
@@ -63,8 +64,8 @@ def _sbatch(args: list[str]) -> str:
         raise UserError("--slurm-array needs SLURM's sbatch on PATH (run it on a login node)", EXIT_UNAVAILABLE)
     proc = subprocess.run([sbatch, "--parsable", *args], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise UserError(f"sbatch refused the job: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}",
-                        EXIT_UNAVAILABLE)
+        reason = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        raise UserError(f"sbatch refused the job: {reason}", EXIT_UNAVAILABLE)
     return proc.stdout.strip().split(";")[0]
 
 
