@@ -8,6 +8,10 @@
 # node idle; clients find the cluster through SLURM_CONF.
 set -euo pipefail
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 64; }
+case ${1:-} in
+--help|-h) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+--version) echo "slurm-local.sh (codebrain $(grep -m1 '__version__' "$(dirname "$0")/../codebrain/__init__.py" | cut -d'"' -f2))"; exit 0 ;;
+esac
 [ $# = 2 ] || usage
 ACTION=$1
 DIR=$(mkdir -p "$2" && cd "$2" && pwd)
