@@ -25,6 +25,7 @@ from app.series_checks import check_series
 from codebrain.cli import UserError
 from codebrain.model.io import BUNDLED
 from codebrain.preprocess import choose_reference, preprocess
+from codebrain.resources import prepare_inference
 from codebrain.synthesize import Synthesizer, best_bundled_model
 
 log = logging.getLogger("codebrain.map")
@@ -170,6 +171,7 @@ class SynthesisOperator(Operator):
     def compute(self, op_input, op_output, context) -> None:
         received = op_input.receive("volumes")
         volumes = received["volumes"]
+        threads = prepare_inference()
         try:
             synth = Synthesizer(self._model(list(volumes)), device=self.device, planes=self.planes, progress=True)
             usable = {m: v for m, v in volumes.items() if m in synth.modalities}
@@ -180,7 +182,7 @@ class SynthesisOperator(Operator):
             reference = choose_reference(list(usable))
             with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:
                 prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work,
-                                  seed=self.seed)
+                                  threads=threads, seed=self.seed)
             ordered = {reference: prep.images[reference]} | prep.images
             result = synth.run(ordered)
         except UserError as err:

@@ -8,7 +8,6 @@ itself is done by ``codebrain`` functions, which the MONAI Deploy app calls too.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from nipype.interfaces.base import (BaseInterfaceInputSpec, File, InputMultiObject, OutputMultiObject,
@@ -18,12 +17,9 @@ from nipype.interfaces.base import (BaseInterfaceInputSpec, File, InputMultiObje
 def _threads(n: int, seed=None) -> None:
     """Threads for this node; a seed (``--random-seed``) makes ANTs repeatable and single-threaded."""
     from codebrain.preprocess import seed_ants
+    from codebrain.resources import set_threads
 
-    n = seed_ants(seed if isdefined(seed) else None) or n
-    os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = str(n)
-    import torch
-
-    torch.set_num_threads(n)
+    set_threads(seed_ants(seed if isdefined(seed) else None) or n)
 
 
 class _AntsInput(BaseInterfaceInputSpec):
@@ -164,6 +160,7 @@ class Synthesize(SimpleInterface):
 
         from codebrain.data.volumes import save_nifti
         from codebrain.preprocess import apply_mask, to_nibabel
+        from codebrain.resources import prepare_inference
         from codebrain.synthesize import Synthesizer
 
         cwd = Path(runtime.cwd)
@@ -175,8 +172,8 @@ class Synthesize(SimpleInterface):
             path = cwd / f"preproc_{modality}.nii.gz"
             save_nifti(img.get_fdata(dtype="float32"), img.affine, path)
             self._results["preproc_files"].append(str(path))
+        prepare_inference(self.inputs.threads)
         synth = Synthesizer(self.inputs.model, device=self.inputs.device)
-        _threads(self.inputs.threads)
         given = {m: img for m, img in masked.items() if m not in self.inputs.held_out}
         result = synth.run(given)
         self._results.update(synth_files=[], confidence_files=[], synthesized=list(result.images))

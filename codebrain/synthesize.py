@@ -23,7 +23,6 @@ is the mean over planes.
 from __future__ import annotations
 
 import argparse
-import os
 import stat
 import sys
 import warnings
@@ -43,6 +42,7 @@ from codebrain.cli import EXIT_DATA, EXIT_NOINPUT, EXIT_USAGE, UserError, make_p
 from codebrain.data.modalities import MODALITIES
 from codebrain.data.volumes import as_3d, brain_mask, check_values, normalise, read_nifti, save_nifti
 from codebrain.model.io import BUNDLED, load_model_dir, read_model_info, resolve_model_dir
+from codebrain.resources import prepare_inference
 from codebrain.staging import check_destinations, staged_outputs
 
 PLANES = {"axial": 2, "coronal": 1, "sagittal": 0}  # the RAS axis a plane's slices run along
@@ -95,9 +95,10 @@ class Synthesizer:
         if unknown or not planes:
             raise UserError(f"planes must be among {', '.join(PLANES)}", EXIT_USAGE)
         self.device = resolve_device(device)
-        if self.device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
         self.model, self.info = load_model_dir(model, device=self.device)
+        # NAFNet's full-resolution 1x1/depthwise convolutions and layer norms run several times
+        # faster on oneDNN in channels-last layout than through NCHW reorders at every layer
+        self.model.to(memory_format=torch.channels_last)
         self.info["path"] = str(resolve_model_dir(model))
         self.modalities = tuple(self.info["modalities"])
         self.planes, self.batch_size, self.progress = tuple(planes), batch_size, progress
@@ -131,7 +132,7 @@ class Synthesizer:
             ras[name] = data
         return ref, ras, notes
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _predict_plane(self, stack: np.ndarray, mask: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
         """Run the model slice by slice along RAS ``axis``; returns (C, X, Y, Z) and (X, Y, Z)."""
         moved = np.moveaxis(stack, axis + 1, 1)  # (C, n, H, W)
@@ -145,7 +146,7 @@ class Synthesizer:
         for start in tqdm(starts, desc="synthesizing", unit="batch", disable=not self.progress or None):
             idx = keep[start : start + self.batch_size]
             x = torch.from_numpy(np.ascontiguousarray(moved[:, idx].transpose(1, 0, 2, 3))).to(self.device)
-            x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+            x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)).contiguous(memory_format=torch.channels_last)
             with torch.autocast(**amp):
                 pred, confidence = self.model.complete(x)
             confidence = F.interpolate(confidence.float(), scale_factor=8, mode="bilinear", align_corners=False)
@@ -222,6 +223,9 @@ def _output_names(modalities: Iterable[str], confidence: bool) -> list[str]:
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.nthreads is not None and args.nthreads < 1:
+        raise UserError("--nthreads must be at least 1", EXIT_USAGE)
+    prepare_inference(args.nthreads)
     paths = _parse_inputs(args.input)
     images = {name: read_nifti(path, f"--input {name}") for name, path in paths.items()}
     synth = Synthesizer(args.model or choose_model(list(images)), device=args.device, planes=tuple(args.planes),
@@ -257,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="slice directions to run and average (default: axial)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--batch-size", type=int, default=16, help="slices per forward pass")
+    parser.add_argument("--nthreads", type=int, metavar="N",
+                        help="CPU threads (default: the CPUs this process may use, cgroup quota included)")
     return parser
 
 

@@ -1,14 +1,18 @@
 import json
 import shutil
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
 
 from codebrain.cli import UserError
+from codebrain.resources import prepare_inference
 from codebrain.synthesize import Synthesizer
 
 from conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +146,19 @@ def test_tampered_model_folders_are_refused_in_one_line(stage2_run, sim_data, tm
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 65 and len(lines) == 1 and text in lines[0], result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_outputs_equal_the_recording_made_before_the_speed_work():
+    """Layout, batching, allocator and thread settings may change speed, never the numbers."""
+    folder = ROOT.parent / "shared" / "data" / "brats_style" / "TCGA-DU-7294"
+    recorded = np.load(ROOT / "tests" / "data" / "synthesis_reference" / "TCGA-DU-7294_z60-63_brats.npz")
+    inputs = {m: nib.load(folder / f"{name}.nii.gz").slicer[:, :, 60:64] for m, name in (("T1w", "t1n"),
+                                                                                    ("FLAIR", "t2f"))}
+    prepare_inference()
+    result = Synthesizer("brats", device="cpu").run(inputs)
+    assert sorted(result.images) == sorted(recorded.files) == ["T1Gd", "T2w"]
+    for modality, img in result.images.items():
+        expected = recorded[modality].astype(np.float32)
+        # float16 storage: 2^-11 relative, under 1e-3 on this [0, ~1] scale
+        np.testing.assert_allclose(np.asarray(img.dataobj), expected, rtol=0, atol=1e-3)
+        assert expected.max() > 0.5
