@@ -5,7 +5,9 @@
 
 The steps are codebrain-train's own (``Trainer.train_step``: optimiser, scheduler and
 logging work included); Stage I runs in its adversarial phase, the slower one.
-``--compile`` wraps the networks in torch.compile. Prints a table and writes JSON.
+``--compile`` wraps the networks in torch.compile. ``--anchor ref_bench.json`` (written by
+``../shared/anchors/codebrain-official/bench_ref.py`` in the same device call) adds the ratio to
+the published trainer at the same batch size. Prints a table and writes JSON.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ def make_trainers(preset: str, device: str, compile_: bool, workdir: Path) -> tu
     """The real training steps of codebrain-train, Stage I past the start of its adversarial phase."""
     cfg = load_config(preset)
     ctx = Distributed(device)
-    args = Namespace(stage="stage1", seed=0, output=workdir / "stage1", stage1=None)
+    args = Namespace(stage="stage1", seed=0, output=workdir / "stage1", stage1=None, init=None)
     stage1 = Trainer(args, cfg, ctx)
     stage1.step = cfg.train.steps  # the slower phase, with the discriminator update
     state = {k: v for k, v in stage1.model.state_dict().items() if k.startswith("stage1.")}
     save_model_dir(args.output, state, cfg.model, 1, {"name": "benchmark"})
-    stage2 = Trainer(Namespace(stage="stage2", seed=0, output=workdir / "stage2", stage1=args.output), cfg, ctx)
+    stage2 = Trainer(Namespace(stage="stage2", seed=0, output=workdir / "stage2", stage1=args.output, init=None),
+                     cfg, ctx)
     for trainer in (stage1, stage2):
         if compile_:
             trainer.net = torch.compile(trainer.net)
@@ -73,6 +76,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--stage2-batch-size", type=int, help="Stage II batch (default: --batch-size)")
+    parser.add_argument("--anchor", type=Path, help="the published trainer's ref_bench.json, for the ratio")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     torch.backends.cudnn.benchmark = True
@@ -83,16 +88,23 @@ def main() -> None:
     device, model = stage1.device, stage1.model
     n = len(model.config.modalities)
     fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    full = torch.rand(args.batch_size, n, args.size, args.size, device=device).contiguous(memory_format=fmt)
+    batches = {"stage1": args.batch_size, "stage2": args.stage2_batch_size or args.batch_size}
+    full = torch.rand(max(batches.values()), n, args.size, args.size, device=device).contiguous(memory_format=fmt)
     pattern = (True,) + (False,) * (n - 1)
     with FlopCounterMode(display=False) as counter:
         model.eval().complete(full[:1])
     stage1.trainable.train()
     rows = []
+    anchor = json.loads(args.anchor.read_text()) if args.anchor else {}
     for name, trainer in (("stage1", stage1), ("stage2", stage2)):
-        seconds, mem = time_step(trainer, full, pattern, device, args.warmup, args.iters)
-        rows.append({"stage": name, "s_per_step": round(seconds, 4),
-                     "images_per_s": round(args.batch_size / seconds, 2), "peak_mem_gib": round(mem, 2)})
+        batch = batches[name]
+        seconds, mem = time_step(trainer, full[:batch], pattern, device, args.warmup, args.iters)
+        row = {"stage": name, "batch_size": batch, "s_per_step": round(seconds, 4),
+               "images_per_s": round(batch / seconds, 2), "peak_mem_gib": round(mem, 2)}
+        ref = next((r for r in anchor.get(name, []) if r["bs"] == batch), None)
+        if ref is not None:  # the published trainer's step at the same batch, same card
+            row["anchor_s_per_step"], row["speedup_vs_anchor"] = round(ref["s_per_it"], 4), round(ref["s_per_it"] / seconds, 2)
+        rows.append(row)
     result = {
         "preset": args.preset, "batch_size": args.batch_size, "size": args.size, "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
@@ -104,9 +116,11 @@ def main() -> None:
     }
     print(f"{args.preset} batch {args.batch_size} {args.size}x{args.size} on {result['device_name']} "
           f"({'compiled' if args.compile else 'eager'}); inference {result['inference_gflop_per_slice']} GFLOP/slice")
-    print(f"{'stage':<8}{'s/step':>10}{'images/s':>10}{'peak GiB':>10}")
+    print(f"{'stage':<8}{'batch':>6}{'s/step':>10}{'images/s':>10}{'peak GiB':>10}{'x anchor':>10}")
     for r in rows:
-        print(f"{r['stage']:<8}{r['s_per_step']:>10.4f}{r['images_per_s']:>10.2f}{r['peak_mem_gib']:>10.2f}")
+        ratio = f"{r['speedup_vs_anchor']:>10.2f}" if "speedup_vs_anchor" in r else f"{'-':>10}"
+        print(f"{r['stage']:<8}{r['batch_size']:>6}{r['s_per_step']:>10.4f}{r['images_per_s']:>10.2f}"
+              f"{r['peak_mem_gib']:>10.2f}{ratio}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
