@@ -99,15 +99,19 @@ def choose_reference(available: list[str], override: str | None = None) -> str:
 
 
 def bias_correct(image):
-    """N4 on a 4 mm isotropic copy, its field resampled back and divided out.
+    """N4 on a 4 mm isotropic copy, fitted inside a head mask, its field resampled back and divided out.
 
     The field is smooth, so 4 mm loses nothing; working on an isotropic copy rather than
     N4's own shrink factor keeps thick-slice 2D scans (5 mm slices, 26 of them) from
     collapsing to a handful of slices, where N4 ran for many minutes without converging.
+    The head mask (``ants.get_mask``: above-mean intensity, closed and filled) keeps the air
+    around the head out of the fit: without it N4 fitted mostly background, took four times as
+    long (57 s instead of 15 s single-threaded on a raw T1w) and left a real 12 % field
+    (standard deviation of its log inside the head) almost untouched.
     """
     ants = _ants()
     small = ants.resample_image(image, (N4_SPACING,) * 3, use_voxels=False, interp_type=0)
-    field = ants.n4_bias_field_correction(small, shrink_factor=1, return_bias_field=True,
+    field = ants.n4_bias_field_correction(small, mask=ants.get_mask(small), shrink_factor=1, return_bias_field=True,
                                           convergence={"iters": [50, 50, 30], "tol": 1e-6})
     field = ants.resample_image_to_target(field, image, interp_type="linear").numpy()
     field[field <= 1e-3] = 1.0  # outside the copy's extent
