@@ -33,9 +33,10 @@ NAMES = {"InputDataset": "Input BIDS dataset", "OutputLocation": "Output locatio
 VALUE_KEYS = {"SubjectLabel": "[ParticipantLabel]"}  # the spec's backwards-compatible key for BIDS-Apps 1.0
 FILES = {"bids_dir", "output_dir", "bids_filter_file"}  # paths a platform must stage or mount
 MACHINE_DEFAULTS = {"nprocs"}  # defaults that describe the machine the descriptor was printed on
-# From benchmarks/bids_app_time.py (one raw 4-contrast subject, 1 mm grid, --nprocs 2): 136 s wall on
-# 2 cores, the largest process 1.46 GiB (the main process and two workers: about 3 GiB at most); the
-# walltime leaves room for slower disks, larger heads and several sessions.
+# From benchmarks/cli_time.py --commands bids (one raw 4-contrast subject, 1 mm grid, --nprocs 2): 139 s
+# wall on 2 cores, the largest process 2.1 GiB (the synthesis worker, which keeps up to 1 GiB of freed
+# memory for reuse; the ANTs workers and the main process use far less); the walltime leaves room for
+# slower disks, larger heads and several sessions.
 RESOURCES = {"cpu-cores": 2, "ram": 4, "walltime-estimate": 900}
 
 
