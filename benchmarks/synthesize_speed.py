@@ -71,10 +71,11 @@ def network_only(synth: Synthesizer, slices: int = 155, size: int = 256, repeats
             torch.cuda.synchronize()
 
     run()
+    runs = repeats if cuda else 1  # a CPU pass takes seconds: one is a stable figure
     start = time.perf_counter()
-    for _ in range(repeats if cuda else 1):
+    for _ in range(runs):
         run()
-    seconds = (time.perf_counter() - start) / (repeats if cuda else 1)
+    seconds = (time.perf_counter() - start) / runs
     return {"slices": slices, "size": size, "batch_size": synth.batch_size, "s_per_volume": round(seconds, 4)}
 
 
