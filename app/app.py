@@ -8,7 +8,6 @@ from pathlib import Path
 from holoscan.conditions import CountCondition
 from monai.deploy.core import Application
 
-from app.errors import EXIT_NOINPUT, EXIT_USAGE, AppError
 from app.operators import (
     CountingDICOMLoader,
     ModalitySelectorOperator,
@@ -17,6 +16,7 @@ from app.operators import (
     SyntheticSeriesWriterOperator,
 )
 from app.selection import load_rules
+from codebrain.errors import NoInputError, UsageError
 
 PLANES = ("axial", "coronal", "sagittal")
 
@@ -25,14 +25,14 @@ def settings() -> dict:
     """Site settings from the environment (a MAP takes no command-line options of its own)."""
     device = os.environ.get("CODEBRAIN_DEVICE", "auto")
     if device not in ("auto", "cpu", "cuda"):
-        raise AppError(f"CODEBRAIN_DEVICE must be auto, cpu or cuda, not {device!r}", EXIT_USAGE)
+        raise UsageError(f"CODEBRAIN_DEVICE must be auto, cpu or cuda, not {device!r}")
     planes = tuple(p for p in os.environ.get("CODEBRAIN_PLANES", "axial").replace(",", " ").split() if p)
     if not planes or any(p not in PLANES for p in planes):
-        raise AppError(f"CODEBRAIN_PLANES must list planes among {', '.join(PLANES)}", EXIT_USAGE)
+        raise UsageError(f"CODEBRAIN_PLANES must list planes among {', '.join(PLANES)}")
     confidence = os.environ.get("CODEBRAIN_CONFIDENCE", "0").lower() in ("1", "true", "yes")
     seed = os.environ.get("CODEBRAIN_RANDOM_SEED", "")
     if seed and not seed.isdigit():
-        raise AppError(f"CODEBRAIN_RANDOM_SEED must be a non-negative integer, not {seed!r}", EXIT_USAGE)
+        raise UsageError(f"CODEBRAIN_RANDOM_SEED must be a non-negative integer, not {seed!r}")
     return {"device": device, "planes": planes, "confidence": confidence, "rules": load_rules(),
             "seed": int(seed) if seed else None}
 
@@ -48,7 +48,7 @@ class CodeBrainApp(Application):
         context = Application.init_app_context(self.argv)
         inputs, output = Path(context.input_path), Path(context.output_path)
         if not inputs.is_dir():
-            raise AppError(f"input folder {inputs} does not exist", EXIT_NOINPUT)
+            raise NoInputError(f"input folder {inputs} does not exist")
         options = settings()
         loader = CountingDICOMLoader(self, CountCondition(self, 1), input_folder=inputs, must_load=False,
                                          name="dicom_loader")

@@ -8,13 +8,12 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 from app import __version__
-from app.errors import EXIT_CANTCREAT, EXIT_FAILURE, EXIT_NOINPUT, EXIT_USAGE, AppError
+from app.errors import CODES, EXIT_USAGE
 from app.runtime import start_sdk
-from codebrain.staging import WRITE_ERRNOS, os_error
+from codebrain.errors import CannotCreateError, NoInputError, UsageError, run_guarded
 
 USAGE = f"""usage: python -m app [-i DICOM_IN] [-o DICOM_OUT] [-m MODEL] [-w WORKDIR] [-l LEVEL] [--debug]
 
@@ -44,14 +43,6 @@ The code is the same with --debug, which adds the traceback.
 """
 
 
-def _unexpected(err: Exception, debug: bool) -> int:
-    """A bug: one line, the traceback only with --debug; the code is the same either way."""
-    if debug:
-        traceback.print_exc()
-    print(f"codebrain-map: unexpected error: {type(err).__name__}: {err} (rerun with --debug)", file=sys.stderr)
-    return EXIT_FAILURE
-
-
 def check_folders(args: list[str]) -> None:
     """Input and output as the SDK will resolve them, checked before it does: its own checks end in
     argparse's usage error (64) for a missing input and in an OSError for an output it cannot create."""
@@ -61,17 +52,17 @@ def check_folders(args: list[str]) -> None:
     known, _ = parser.parse_known_args(args)
     inputs = Path(known.input or os.environ.get("HOLOSCAN_INPUT_PATH") or "input")
     if not inputs.exists():
-        raise AppError(f"input folder {inputs} does not exist", EXIT_NOINPUT)
+        raise NoInputError(f"input folder {inputs} does not exist")
     output = Path(known.output or os.environ.get("HOLOSCAN_OUTPUT_PATH") or "output")
     if output.resolve().is_relative_to(inputs.resolve()):
-        raise AppError(f"output folder {output} lies inside the input {inputs}, which is only read; "
-                       "choose another output folder", EXIT_USAGE)
+        raise UsageError(f"output folder {output} lies inside the input {inputs}, which is only read; "
+                       "choose another output folder")
     try:
         output.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=output):  # permissions and read-only mounts alike, even for root
             pass
     except OSError as err:
-        raise AppError(f"output folder {output} cannot be written: {err.strerror or err}", EXIT_CANTCREAT) from None
+        raise CannotCreateError(f"output folder {output} cannot be written: {err.strerror or err}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if not any(a in ("-l", "--log-level") or a.startswith("--log-level=") for a in args):
         args += ["-l", "DEBUG" if debug else "ERROR"]
     started = time.time()
-    try:
+
+    def run() -> None:
         check_folders(args)
         start_sdk(debug)
         from monai.deploy.core.arg_parser import parse_args
@@ -96,22 +88,9 @@ def main(argv: list[str] | None = None) -> int:
 
         parse_args(["app", *args])
         CodeBrainApp([sys.executable, "app", *args]).run()  # holoscan drops argv[0]
+        print(f"codebrain-map: done in {time.time() - started:.0f} s", flush=True)
+
+    try:  # writing the series: a full disk (74), a folder made read-only mid-run (73)
+        return run_guarded("codebrain-map", run, CODES, debug=debug, output=Path("the output folder"))
     except SystemExit as err:  # argparse has printed its message
         return EXIT_USAGE if err.code else 0
-    except AppError as err:  # the same code with --debug, which adds the traceback
-        if debug:
-            traceback.print_exc()
-        print(f"codebrain-map: error: {err}", file=sys.stderr)
-        return err.code
-    except OSError as err:
-        if err.errno not in WRITE_ERRNOS:
-            return _unexpected(err, debug)
-        if debug:  # writing the series: a full disk (74), a folder made read-only mid-run (73)
-            traceback.print_exc()
-        error = os_error(err, Path(err.filename or "the output folder"))
-        print(f"codebrain-map: error: {error}", file=sys.stderr)
-        return error.code
-    except Exception as err:  # noqa: BLE001 - a bug
-        return _unexpected(err, debug)
-    print(f"codebrain-map: done in {time.time() - started:.0f} s", flush=True)
-    return 0

@@ -1,17 +1,15 @@
-"""Errors the application reports as one line and an exit code (documented in README.md)."""
+"""The MONAI Deploy app's exit codes (README.md lists them) for the core's kinds of error."""
 
 from __future__ import annotations
 
-EXIT_FAILURE = 1  # unexpected: a bug; the traceback is printed
-EXIT_USAGE = 64  # bad arguments, environment variables or selection rules
-EXIT_DATAERR = 65  # the study cannot be used: bad geometry, duplicates, nothing selected
-EXIT_NOINPUT = 66  # no DICOM study in the input folder
-EXIT_CANTCREAT = 73  # the output folder cannot be written
+from codebrain.errors import CannotCreateError, DataError, ExitCodes, NoInputError, UsageError, WriteError
 
+EXIT_USAGE = 64  # bad arguments, environment variables or selection rules; argparse's own errors too
 
-class AppError(Exception):
-    """A problem with the input or the set-up, not a bug: reported without a traceback."""
-
-    def __init__(self, message: str, code: int = EXIT_DATAERR) -> None:
-        super().__init__(message)
-        self.code = code
+CODES: ExitCodes = {
+    UsageError: EXIT_USAGE,
+    DataError: 65,  # the study cannot be used: bad geometry, duplicates, nothing selected
+    NoInputError: 66,  # no DICOM study in the input folder, or no input folder
+    CannotCreateError: 73,  # the output folder cannot be written
+    WriteError: 74,  # the disk filled up (or an I/O error) while writing
+}

@@ -19,10 +19,9 @@ from monai.deploy.operators import DICOMDataLoaderOperator, DICOMSeriesSelectorO
 from nibabel.processing import resample_from_to
 
 from app.dicom_writer import write_synthetic_series
-from app.errors import EXIT_CANTCREAT, EXIT_NOINPUT, EXIT_USAGE, AppError
 from app.selection import assign
 from app.series_checks import check_series
-from codebrain.cli import UserError
+from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError
 from codebrain.model.io import BUNDLED
 from codebrain.preprocess import choose_reference, preprocess
 from codebrain.resources import prepare_inference
@@ -73,18 +72,18 @@ class ModalitySelectorOperator(DICOMSeriesSelectorOperator):
     def select(self, studies: list) -> dict[str, DICOMSeries]:
         """The study's series per modality; the checks that make a study unusable raise AppError."""
         if not studies:
-            raise AppError("no DICOM study in the input folder", EXIT_NOINPUT)
+            raise NoInputError("no DICOM study in the input folder")
         if len(studies) > 1:
-            raise AppError(f"the input holds {len(studies)} studies; the application takes one study per run")
+            raise DataError(f"the input holds {len(studies)} studies; the application takes one study per run")
         series = studies[0].get_all_series()
         if not any(str(s.Modality).upper() == "MR" for s in series):
             found = sorted({str(s.Modality) for s in series})
-            raise AppError(f"not an MR study (modalities: {', '.join(found)})")
+            raise DataError(f"not an MR study (modalities: {', '.join(found)})")
         selected = self.filter(self._load_rules(), studies, all_matched=True)
         chosen = assign((s.selection_name, s.series) for study in selected for s in study.selected_series)
         if not chosen:
             names = "; ".join(str(s.SeriesDescription) for s in series)
-            raise AppError(f"no series matched the selection rules (series descriptions: {names})")
+            raise DataError(f"no series matched the selection rules (series descriptions: {names})")
         return chosen
 
     def compute(self, op_input, op_output, context) -> None:
@@ -112,7 +111,7 @@ class SeriesVolumesOperator(DICOMSeriesToVolumeOperator):
         label = f"{name} ({describe(series)})"
         kept = len(series.get_sop_instances())
         if getattr(series, "codebrain_files", kept) > kept:
-            raise AppError(f"{label}: {series.codebrain_files - kept} instance(s) at the same position as another "
+            raise DataError(f"{label}: {series.codebrain_files - kept} instance(s) at the same position as another "
                            "(duplicated or repeated slices)")
         check_series(native_datasets(series), label)
         self.prepare_series(series)
@@ -156,37 +155,34 @@ class SynthesisOperator(Operator):
         if self.model_path and path.is_dir():
             found = [path] if (path / "model.json").is_file() else sorted(p.parent for p in path.glob("*/model.json"))
             if len(found) > 1:
-                raise AppError(f"{path} holds several models ({', '.join(p.name for p in found)}); "
-                               "point -m at one", EXIT_USAGE)
+                raise UsageError(f"{path} holds several models ({', '.join(p.name for p in found)}); "
+                               "point -m at one")
             if found:
                 missing = [f for f in MODEL_FILES if not (found[0] / f).is_file()]
                 if missing:
-                    raise AppError(f"model folder {found[0]} lacks {', '.join(missing)}", EXIT_USAGE)
+                    raise UsageError(f"model folder {found[0]} lacks {', '.join(missing)}")
                 return str(found[0])
         name = best_bundled_model(available)
         if name is None:
-            raise AppError(f"no bundled model has anything to synthesize from {', '.join(available)}")
+            raise DataError(f"no bundled model has anything to synthesize from {', '.join(available)}")
         return name
 
     def compute(self, op_input, op_output, context) -> None:
         received = op_input.receive("volumes")
         volumes = received["volumes"]
         threads = prepare_inference()
-        try:
-            synth = Synthesizer(self._model(list(volumes)), device=self.device, planes=self.planes, progress=True)
-            usable = {m: v for m, v in volumes.items() if m in synth.modalities}
-            if not usable:
-                raise AppError(f"model {synth.info['name']} takes {', '.join(synth.modalities)}; "
-                               f"the study has {', '.join(volumes)}")
-            synth.check_modalities(usable)  # before the costly registration
-            reference = choose_reference(list(usable))
-            with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:
-                prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work,
-                                  threads=threads, seed=self.seed)
-            ordered = {reference: prep.images[reference]} | prep.images
-            result = synth.run(ordered)
-        except UserError as err:
-            raise AppError(str(err)) from None
+        synth = Synthesizer(self._model(list(volumes)), device=self.device, planes=self.planes, progress=True)
+        usable = {m: v for m, v in volumes.items() if m in synth.modalities}
+        if not usable:
+            raise DataError(f"model {synth.info['name']} takes {', '.join(synth.modalities)}; "
+                           f"the study has {', '.join(volumes)}")
+        synth.check_modalities(usable)  # before the costly registration
+        reference = choose_reference(list(usable))
+        with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:
+            prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work,
+                              threads=threads, seed=self.seed)
+        ordered = {reference: prep.images[reference]} | prep.images
+        result = synth.run(ordered)
         native, ref_series = usable[reference]
         mask = resample_from_to(prep.mask, native, order=0).get_fdata() > 0
 
@@ -223,7 +219,7 @@ class SyntheticSeriesWriterOperator(Operator):
             self.output_folder.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".codebrain-partial-", dir=self.output_folder))
         except OSError as err:
-            raise AppError(f"cannot write to {self.output_folder}: {err.strerror}", EXIT_CANTCREAT) from None
+            raise CannotCreateError(f"cannot write to {self.output_folder}: {err.strerror}") from None
         try:
             folders = []
             for kind, images in (("synthetic", done["images"]), ("confidence", done["confidence"])):

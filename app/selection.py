@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from app.errors import EXIT_USAGE, AppError
 from codebrain.data.modalities import MODALITIES
+from codebrain.errors import UsageError
 
 DEFAULT_RULES = Path(__file__).with_name("selection_rules.json")
 RULES_VARIABLE = "CODEBRAIN_SELECTION_RULES"
@@ -33,19 +33,19 @@ def load_rules(path: Path | None = None) -> str:
     try:
         rules = json.loads(path.read_text())
     except OSError as err:
-        raise AppError(f"selection rules {path}: {err.strerror}", EXIT_USAGE) from None
+        raise UsageError(f"selection rules {path}: {err.strerror}") from None
     except json.JSONDecodeError as err:
-        raise AppError(f"selection rules {path}: not valid JSON ({err.msg}, line {err.lineno})", EXIT_USAGE) from None
+        raise UsageError(f"selection rules {path}: not valid JSON ({err.msg}, line {err.lineno})") from None
     selections = rules.get("selections") if isinstance(rules, dict) else None
     if not isinstance(selections, list) or not selections:
-        raise AppError(f"selection rules {path}: expected a non-empty \"selections\" list", EXIT_USAGE)
+        raise UsageError(f"selection rules {path}: expected a non-empty \"selections\" list")
     for i, selection in enumerate(selections):
         name = selection.get("name") if isinstance(selection, dict) else None
         if name not in MODALITIES:
-            raise AppError(f"selection rules {path}: selection {i + 1} is named {name!r}; names must be "
-                           f"modalities ({', '.join(MODALITIES)})", EXIT_USAGE)
+            raise UsageError(f"selection rules {path}: selection {i + 1} is named {name!r}; names must be "
+                           f"modalities ({', '.join(MODALITIES)})")
         if not isinstance(selection.get("conditions"), dict) or not selection["conditions"]:
-            raise AppError(f"selection rules {path}: selection {i + 1} ({name}) has no conditions", EXIT_USAGE)
+            raise UsageError(f"selection rules {path}: selection {i + 1} ({name}) has no conditions")
     return json.dumps(rules)
 
 

@@ -103,11 +103,13 @@ def main() -> None:
                "images_per_s": round(batch / seconds, 2), "peak_mem_gib": round(mem, 2)}
         ref = next((r for r in anchor.get(name, []) if r["bs"] == batch), None)
         if ref is not None:  # the published trainer's step at the same batch, same card
-            row["anchor_s_per_step"], row["speedup_vs_anchor"] = round(ref["s_per_it"], 4), round(ref["s_per_it"] / seconds, 2)
+            row["anchor_s_per_step"] = round(ref["s_per_it"], 4)
+            row["speedup_vs_anchor"] = round(ref["s_per_it"] / seconds, 2)
         rows.append(row)
     result = {
         "preset": args.preset, "batch_size": args.batch_size, "size": args.size, "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                        else platform.processor() or platform.machine()),
         "threads": torch.get_num_threads(), "compile": args.compile, "torch": torch.__version__,
         "inference_gflop_per_slice": round(counter.get_total_flops() / 1e9, 2),
         "params_stage1_m": round(sum(p.numel() for p in model.stage1.parameters()) / 1e6, 2),

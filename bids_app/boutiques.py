@@ -20,10 +20,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from codebrain import __version__
-
 from bids_app import ANALYSIS_LEVELS
 from bids_app.exit_codes import EXIT_OK, MEANINGS
+from codebrain import __version__
 
 SPEC_VERSION = "0.0.1"  # the BIDS Apps execution specification draft this follows (bids-standard/execution-spec)
 SPEC_IDS = {"bids_dir": "InputDataset", "output_dir": "OutputLocation", "analysis_level": "AnalysisLevel",

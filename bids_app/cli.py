@@ -24,16 +24,15 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from codebrain import __version__
-from codebrain.cli import UserError
-from codebrain.data.modalities import MODALITIES
-from codebrain.staging import WRITE_ERRNOS, os_error
-
 from bids_app import ANALYSIS_LEVELS
 from bids_app import exit_codes as ec
 from bids_app.boutiques import PrintDescriptor
+from bids_app.exit_codes import AnalysisLevelError, WorkflowError
 from bids_app.locks import remove_partial_files, shared_files, subject_locks
 from bids_app.multiproc import TetheredMultiProcPlugin
+from codebrain import __version__
+from codebrain.data.modalities import MODALITIES
+from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError, WriteError, run_guarded
 
 EPILOG = textwrap.fill("exit codes: " + "; ".join(f"{code} {text}" for code, text in ec.MEANINGS.items()) + ".", 100)
 
@@ -116,15 +115,15 @@ def build_parser() -> Parser:
 def check_output_dir(bids_dir: Path, output_dir: Path) -> None:
     bids, out = bids_dir.resolve(), output_dir.resolve()
     if out == bids or (out.is_relative_to(bids) and not out.is_relative_to(bids / "derivatives")):
-        raise UserError(f"OUTPUT_DIR {output_dir} is inside the raw dataset but not under derivatives/; "
-                        f"use e.g. {bids_dir / 'derivatives' / 'codebrain'}", ec.EXIT_USAGE)
+        raise UsageError(f"OUTPUT_DIR {output_dir} is inside the raw dataset but not under derivatives/; "
+                        f"use e.g. {bids_dir / 'derivatives' / 'codebrain'}")
     writable_dir(output_dir, "OUTPUT_DIR")
 
 
 def check_work_dir(bids_dir: Path, work_dir: Path) -> None:
     if work_dir.resolve().is_relative_to(bids_dir.resolve()):
-        raise UserError(f"--work-dir {work_dir} is inside the raw dataset, which is only read; "
-                        "run from another folder or pass --work-dir", ec.EXIT_USAGE)
+        raise UsageError(f"--work-dir {work_dir} is inside the raw dataset, which is only read; "
+                        "run from another folder or pass --work-dir")
     writable_dir(work_dir, "--work-dir")
 
 
@@ -132,9 +131,9 @@ def writable_dir(path: Path, what: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise UserError(f"{what} {path} cannot be created: {err.strerror}", ec.EXIT_CANTCREAT) from None
+        raise CannotCreateError(f"{what} {path} cannot be created: {err.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise UserError(f"{what} {path} is not writable", ec.EXIT_CANTCREAT)
+        raise CannotCreateError(f"{what} {path} is not writable")
 
 
 def check_free_space(plans: list, factors: dict[Path, int]) -> None:
@@ -145,8 +144,8 @@ def check_free_space(plans: list, factors: dict[Path, int]) -> None:
     for folder, factor in factors.items():
         free = shutil.disk_usage(folder).free
         if free < factor * inputs:
-            raise UserError(f"no space left on {folder}: {free >> 20} MiB free, at least "
-                            f"{(factor * inputs) >> 20} MiB needed for {len(plans)} session(s)", ec.EXIT_IOERR)
+            raise WriteError(f"no space left on {folder}: {free >> 20} MiB free, at least "
+                            f"{(factor * inputs) >> 20} MiB needed for {len(plans)} session(s)")
 
 
 def full_disk(crashes: list[Path], folders: list[Path]) -> Path | None:
@@ -261,11 +260,10 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
         crashes = sorted(c for c in (args.output_dir / "logs").glob("crash-*") if c.stat().st_mtime >= started)
         full = full_disk(crashes, [args.output_dir, args.work_dir])
         if full:
-            raise UserError(f"no space left on {full} (the workflow stopped; rerun after freeing space to resume)",
-                            ec.EXIT_IOERR) from None
-        raise UserError(f"the workflow failed ({str(err).splitlines()[0]}); crash files: "
-                        f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}",
-                        ec.EXIT_FAILURE) from None
+            raise WriteError(f"no space left on {full} (the workflow stopped; "
+                             "rerun after freeing space to resume)") from None
+        raise WorkflowError(f"the workflow failed ({str(err).splitlines()[0]}); crash files: "
+                        f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}") from None
     finally:
         progress.close()
     if args.clean_workdir:
@@ -284,18 +282,17 @@ def login_name() -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.analysis_level not in ANALYSIS_LEVELS:
-        raise UserError(f"analysis level must be participant or group, not {args.analysis_level!r}",
-                        ec.EXIT_ANALYSIS_LEVEL)
+        raise AnalysisLevelError(f"analysis level must be participant or group, not {args.analysis_level!r}")
     if not args.bids_dir.is_dir():
-        raise UserError(f"BIDS_DIR {args.bids_dir} does not exist or is not a folder", ec.EXIT_NOINPUT)
+        raise NoInputError(f"BIDS_DIR {args.bids_dir} does not exist or is not a folder")
     if args.nprocs < 1 or (args.omp_nthreads is not None and args.omp_nthreads < 1):
-        raise UserError("--nprocs and --omp-nthreads must be at least 1", ec.EXIT_USAGE)
+        raise UsageError("--nprocs and --omp-nthreads must be at least 1")
     submission = [f for f, v in (("--slurm-wait", args.slurm_wait), ("--sbatch-args", args.sbatch_args),
                                  ("--slurm-command", args.slurm_command)) if v]
     if submission and not args.slurm_array:
-        raise UserError(f"{submission[0]} goes with --slurm-array", ec.EXIT_USAGE)
+        raise UsageError(f"{submission[0]} goes with --slurm-array")
     if args.slurm_array and args.analysis_level != "participant":
-        raise UserError("--slurm-array submits the participant level (the group level follows it)", ec.EXIT_USAGE)
+        raise UsageError("--slurm-array submits the participant level (the group level follows it)")
     check_output_dir(args.bids_dir, args.output_dir)
     if args.analysis_level == "group":
         from bids_app.group import write_group_summary
@@ -303,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
         write_group_summary(args.output_dir)
         return ec.EXIT_OK
     if not (args.bids_dir / "dataset_description.json").is_file():
-        raise UserError(f"{args.bids_dir} is not a BIDS dataset (no dataset_description.json)", ec.EXIT_DATA)
+        raise DataError(f"{args.bids_dir} is not a BIDS dataset (no dataset_description.json)")
     if not args.skip_bids_validation:
         from bids_app.validation import validate
 
@@ -314,26 +311,8 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except UserError as err:
-        if args.debug:
-            raise
-        code = ec.EXIT_USAGE if err.code == 2 else err.code  # codebrain's usage code is argparse's 2
-        print(f"codebrain-bids: error: {err}", file=sys.stderr)
-        return code
-    except KeyboardInterrupt:
-        print("codebrain-bids: interrupted; rerun the same command to resume from the work dir", file=sys.stderr)
-        return 130
-    except Exception as err:  # noqa: BLE001 - the last line of defence for users
-        if args.debug:
-            raise
-        if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:  # writing outside the nodes: 73/74
-            error = os_error(err, Path(err.filename or args.output_dir))
-            print(f"codebrain-bids: error: {error}", file=sys.stderr)
-            return error.code
-        print(f"codebrain-bids: error: {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
-        return ec.EXIT_FAILURE
+    return run_guarded(parser.prog, lambda: run(args), ec.CODES, debug=args.debug, output=args.output_dir,
+                       on_interrupt="interrupted; rerun the same command to resume from the work dir")
 
 
 if __name__ == "__main__":

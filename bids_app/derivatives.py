@@ -10,56 +10,64 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from bids.layout.writing import build_path
 
 from codebrain import __version__
 from codebrain.data.modalities import BIDS_CE_LABEL, BIDS_SUFFIX
+from codebrain.staging import atomic_write
 
 BIDS_VERSION = "1.10.0"
 CODE_URL = "https://github.com/codebrain-mri/codebrain"
 
 
+# pybids path patterns (``BIDSLayout.build_path`` syntax) of every file the derivative dataset
+# holds per session: the images and masks with their sidecars, and the ANTs transforms
+PATH_PATTERNS = [
+    "sub-{subject}[/ses-{session}]/anat/sub-{subject}[_ses-{session}][_ce-{ceagent}]_desc-{desc}"
+    "_{suffix<T1w|T2w|FLAIR|PDw|mask>}{extension<.nii.gz|.json>|.nii.gz}",
+    "sub-{subject}[/ses-{session}]/anat/sub-{subject}[_ses-{session}]_from-{from}_to-{to}_mode-image"
+    "_{suffix<xfm>|xfm}{extension<.mat>|.mat}",
+]
+PREFIX_PATTERN = ["sub-{subject}[_ses-{session}]"]
+
+
+def _build(entities: dict[str, str | None], patterns: list[str]) -> str:
+    built = build_path({k: v for k, v in entities.items() if v is not None}, patterns, strict=True)
+    if built is None:  # a programming error: an entity no pattern has
+        raise ValueError(f"no BIDS path pattern takes {entities}")
+    return built
+
+
 def entities_prefix(subject: str, session: str | None) -> str:
-    return f"sub-{subject}" + (f"_ses-{session}" if session else "")
+    """``sub-<l>[_ses-<s>]``: how every per-session file name starts (also the report's and logs')."""
+    return _build({"subject": subject, "session": session}, PREFIX_PATTERN)
 
 
-def session_dir(output_dir: Path, subject: str, session: str | None) -> Path:
-    return output_dir / f"sub-{subject}" / (f"ses-{session}" if session else "") / "anat"
+def image_path(subject: str, session: str | None, modality: str, desc: str, ce: str | None = None,
+               extension: str = ".nii.gz") -> Path:
+    """``sub-01/[ses-1/]anat/sub-01[_ses-1][_ce-gadolinium]_desc-<desc>_<suffix><extension>``.
+
+    T1Gd is a T1w with a ``ce-`` label; ``extension=".json"`` names the image's sidecar.
+    """
+    ceagent = (ce or BIDS_CE_LABEL) if modality == "T1Gd" else None
+    return Path(_build({"subject": subject, "session": session, "ceagent": ceagent, "desc": desc,
+                        "suffix": BIDS_SUFFIX[modality], "extension": extension}, PATH_PATTERNS))
 
 
-def image_name(subject: str, session: str | None, modality: str, desc: str, ce: str | None = None) -> str:
-    """``sub-01[_ses-1][_ce-gadolinium]_desc-<desc>_<suffix>.nii.gz``; T1Gd is a T1w with a ce- label."""
-    parts = [entities_prefix(subject, session)]
-    if modality == "T1Gd":
-        parts.append(f"ce-{ce or BIDS_CE_LABEL}")
-    parts.append(f"desc-{desc}")
-    return "_".join(parts) + f"_{BIDS_SUFFIX[modality]}.nii.gz"
+def mask_path(subject: str, session: str | None, extension: str = ".nii.gz") -> Path:
+    return Path(_build({"subject": subject, "session": session, "desc": "brain", "suffix": "mask",
+                        "extension": extension}, PATH_PATTERNS))
 
 
-def mask_name(subject: str, session: str | None) -> str:
-    return f"{entities_prefix(subject, session)}_desc-brain_mask.nii.gz"
-
-
-def transform_name(subject: str, session: str | None, moving: str, reference: str) -> str:
-    return f"{entities_prefix(subject, session)}_from-{moving}_to-{reference}_mode-image_xfm.mat"
-
-
-@contextmanager
-def atomic(path: Path) -> Iterator[Path]:
-    """A temporary name beside ``path``, renamed onto it only when the block succeeds: no partial files."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".part-{os.getpid()}-{path.name}")
-    try:
-        yield tmp
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def transform_path(subject: str, session: str | None, moving: str, reference: str) -> Path:
+    return Path(_build({"subject": subject, "session": session, "from": moving, "to": reference,
+                        "suffix": "xfm"}, PATH_PATTERNS))
 
 
 def write_text(path: Path, text: str) -> None:
-    with atomic(path) as tmp:
+    with atomic_write(path) as tmp:
         tmp.write_text(text)
 
 
@@ -68,7 +76,7 @@ def write_json(path: Path, data: dict) -> None:
 
 
 def copy_atomic(src: Path, dst: Path) -> None:
-    with atomic(dst) as tmp:
+    with atomic_write(dst) as tmp:
         shutil.copyfile(src, tmp)
 
 

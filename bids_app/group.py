@@ -8,12 +8,10 @@ import io
 import json
 from pathlib import Path
 
-from codebrain.cli import UserError
-from codebrain.data.modalities import MODALITIES
-
 from bids_app.derivatives import write_text
-from bids_app.exit_codes import EXIT_NOINPUT
 from bids_app.sink import records_dir
+from codebrain.data.modalities import MODALITIES
+from codebrain.errors import NoInputError
 
 COLUMNS = ("participant_id", "session_id", "given", "synthesized", "reference", "model",
            "mean_confidence", "held_out_psnr")
@@ -41,7 +39,7 @@ def _rows(output_dir: Path) -> list[dict[str, str]]:
 def write_group_summary(output_dir: Path) -> tuple[Path, Path]:
     rows = _rows(output_dir)
     if not rows:
-        raise UserError(f"{output_dir} holds no synthesized images: run the participant level first", EXIT_NOINPUT)
+        raise NoInputError(f"{output_dir} holds no synthesized images: run the participant level first")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, delimiter="\t", lineterminator="\n")
     writer.writeheader()

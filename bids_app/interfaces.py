@@ -10,8 +10,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nipype.interfaces.base import (BaseInterfaceInputSpec, File, InputMultiObject, OutputMultiObject,
-                                    SimpleInterface, TraitedSpec, isdefined, traits)
+from nipype.interfaces.base import (
+    BaseInterfaceInputSpec,
+    File,
+    InputMultiObject,
+    OutputMultiObject,
+    SimpleInterface,
+    TraitedSpec,
+    isdefined,
+    traits,
+)
 
 
 def _threads(n: int, seed=None) -> None:

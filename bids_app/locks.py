@@ -20,9 +20,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from codebrain.cli import UserError
-
-from bids_app.exit_codes import EXIT_TEMPFAIL
+from bids_app.exit_codes import BusyError
 
 LOCK_DIR = ".codebrain-locks"
 
@@ -36,8 +34,8 @@ def _locked(path: Path, what: str, wait: bool) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise UserError(f"{what} is in use by another codebrain-bids run (PID {holder}); "
-                            "wait for it, or pass --wait-lock to queue behind it", EXIT_TEMPFAIL) from None
+            raise BusyError(f"{what} is in use by another codebrain-bids run (PID {holder}); "
+                            "wait for it, or pass --wait-lock to queue behind it") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield

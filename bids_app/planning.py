@@ -6,23 +6,21 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from codebrain.cli import UserError
+from bids_app.derivatives import image_path
+from bids_app.query import Session
+from bids_app.workflow import Plan
 from codebrain.data.volumes import as_3d, check_values, read_nifti
+from codebrain.errors import NoInputError
 from codebrain.model.io import read_model_info
 from codebrain.preprocess import choose_reference
 from codebrain.synthesize import best_bundled_model
-
-from bids_app.derivatives import image_name, session_dir
-from bids_app.exit_codes import EXIT_NOINPUT
-from bids_app.query import Session
-from bids_app.workflow import Plan
 
 
 def model_modalities(model: str) -> list[str]:
     try:
         return list(read_model_info(model)["modalities"])
     except FileNotFoundError:
-        raise UserError(f"--model {model}: no such model directory or bundled model", EXIT_NOINPUT) from None
+        raise NoInputError(f"--model {model}: no such model directory or bundled model") from None
 
 
 def plan_session(entry: Session, model: str | None, reference: str | None, hold_out: list[str]) -> Plan | str:
@@ -66,5 +64,4 @@ def is_done(plan: Plan, output_dir: Path) -> bool:
     if not (output_dir / f"sub-{plan.subject}.html").exists():
         return False
     targets = [m for m in model_modalities(plan.model) if m not in plan.images or m in plan.held_out]
-    anat = session_dir(output_dir, plan.subject, plan.session)
-    return all((anat / image_name(plan.subject, plan.session, m, "synth")).exists() for m in targets)
+    return all((output_dir / image_path(plan.subject, plan.session, m, "synth")).exists() for m in targets)

@@ -14,9 +14,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from codebrain import __version__
-
 from bids_app.derivatives import write_json
+from codebrain import __version__
 
 
 def package_versions() -> dict[str, str]:

@@ -19,10 +19,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from codebrain.cli import UserError
+from bids_app.derivatives import entities_prefix
+from bids_app.exit_codes import NothingSelectedError
 from codebrain.data.modalities import MODALITIES
-
-from bids_app.exit_codes import EXIT_DATA, EXIT_NOINPUT, EXIT_NOTHING_SELECTED, EXIT_USAGE
+from codebrain.errors import DataError, NoInputError, UsageError
 
 # pybids entity queries per modality (the suffix, and the ce- entity: pybids calls it ceagent)
 QUERIES: dict[str, dict] = {
@@ -45,7 +45,7 @@ class Session:
 
     @property
     def name(self) -> str:
-        return f"sub-{self.subject}" + (f"_ses-{self.session}" if self.session else "")
+        return entities_prefix(self.subject, self.session)
 
 
 def strip_prefix(labels: list[str] | None, prefix: str) -> list[str] | None:
@@ -61,17 +61,16 @@ def load_filters(path: Path | None) -> dict[str, dict]:
     try:
         raw = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise UserError(f"--bids-filter-file {path} does not exist", EXIT_NOINPUT) from None
+        raise NoInputError(f"--bids-filter-file {path} does not exist") from None
     except json.JSONDecodeError as err:
-        raise UserError(f"--bids-filter-file {path} is not valid JSON ({err.msg}, line {err.lineno})",
-                        EXIT_USAGE) from None
+        raise UsageError(f"--bids-filter-file {path} is not valid JSON ({err.msg}, line {err.lineno})") from None
     names = {m.lower(): m for m in MODALITIES}
     if not isinstance(raw, dict) or any(not isinstance(v, dict) for v in raw.values()):
-        raise UserError(f"--bids-filter-file {path}: expected {{\"t1w\": {{...}}, ...}}", EXIT_USAGE)
+        raise UsageError(f"--bids-filter-file {path}: expected {{\"t1w\": {{...}}, ...}}")
     unknown = [k for k in raw if k.lower() not in names]
     if unknown:
-        raise UserError(f"--bids-filter-file {path}: unknown modality {unknown[0]!r} "
-                        f"(use {', '.join(sorted(names))})", EXIT_USAGE)
+        raise UsageError(f"--bids-filter-file {path}: unknown modality {unknown[0]!r} "
+                        f"(use {', '.join(sorted(names))})")
     return {names[k.lower()]: v for k, v in raw.items()}
 
 
@@ -80,13 +79,13 @@ def open_layout(bids_dir: Path):
     from bids import BIDSLayout
 
     if not bids_dir.is_dir():
-        raise UserError(f"BIDS_DIR {bids_dir} does not exist or is not a folder", EXIT_NOINPUT)
+        raise NoInputError(f"BIDS_DIR {bids_dir} does not exist or is not a folder")
     if not (bids_dir / "dataset_description.json").is_file():
-        raise UserError(f"{bids_dir} is not a BIDS dataset (no dataset_description.json)", EXIT_DATA)
+        raise DataError(f"{bids_dir} is not a BIDS dataset (no dataset_description.json)")
     try:
         return BIDSLayout(str(bids_dir), validate=False, derivatives=False)
     except Exception as err:  # pybids raises several types for malformed datasets
-        raise UserError(f"{bids_dir} is not a readable BIDS dataset: {err}", EXIT_DATA) from None
+        raise DataError(f"{bids_dir} is not a readable BIDS dataset: {err}") from None
 
 
 def _voxel_volume(path: Path) -> float:
@@ -127,18 +126,18 @@ def collect(layout, participant_labels: list[str] | None, session_labels: list[s
 
     subjects = sorted(layout.get_subjects())
     if not subjects:
-        raise UserError(f"{layout.root} holds no sub-* folders", EXIT_DATA)
+        raise DataError(f"{layout.root} holds no sub-* folders")
     wanted = strip_prefix(participant_labels, "sub-") or subjects
     unknown = [s for s in wanted if s not in subjects]
     if unknown:
-        raise UserError(f"participant label {unknown[0]!r} is not in the dataset (it has {', '.join(subjects)})",
-                        EXIT_NOTHING_SELECTED)
+        raise NothingSelectedError(f"participant label {unknown[0]!r} is not in the dataset "
+                                   f"(it has {', '.join(subjects)})")
     sessions_wanted = strip_prefix(session_labels, "ses-")
     if sessions_wanted:
         known = set(layout.get_sessions())
         missing = [s for s in sessions_wanted if s not in known]
         if missing:
-            raise UserError(f"session label {missing[0]!r} is not in the dataset", EXIT_NOTHING_SELECTED)
+            raise NothingSelectedError(f"session label {missing[0]!r} is not in the dataset")
     out = []
     for subject in wanted:
         sessions = layout.get_sessions(subject=subject) or [None]
@@ -159,6 +158,5 @@ def collect(layout, participant_labels: list[str] | None, session_labels: list[s
     # a filter that matches nothing is a typo more often than a wish: say so instead of dropping images
     empty = [m for m in filters if m in modalities and not any(m in s.images for s in out)]
     if empty:
-        raise UserError(f"the --bids-filter-file entry for {empty[0].lower()} selected no image",
-                        EXIT_NOTHING_SELECTED)
+        raise NothingSelectedError(f"the --bids-filter-file entry for {empty[0].lower()} selected no image")
     return out

@@ -20,9 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bids_app.derivatives import entities_prefix, write_text  # noqa: E402
 from codebrain import __version__  # noqa: E402
-
-from bids_app.derivatives import atomic, write_text  # noqa: E402
+from codebrain.staging import atomic_write  # noqa: E402
 
 VIEWS = (("axial", 2), ("coronal", 1), ("sagittal", 0))
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -52,7 +52,7 @@ def _scale(volume: np.ndarray, mask: np.ndarray) -> float:
 
 
 def _save(fig, path: Path) -> None:
-    with atomic(path) as tmp:
+    with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight", facecolor="white")
     plt.close(fig)
 
@@ -120,7 +120,7 @@ def comparison_figure(name: str, real: np.ndarray, synth: np.ndarray, mask: np.n
 
 def _session_section(root: Path, record: dict) -> str:
     files, ses = record["files"], record["session"]
-    prefix = f"sub-{record['subject']}" + (f"_ses-{ses}" if ses else "")
+    prefix = entities_prefix(record["subject"], ses)
     figures = Path(f"sub-{record['subject']}") / "figures"
     mask = _load(root, files["mask"]) > 0
     preproc = {m: _load(root, f) for m, f in files["preproc"].items()}

@@ -8,11 +8,19 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from bids_app.derivatives import (
+    bids_uri,
+    confidence_sidecar,
+    copy_atomic,
+    entities_prefix,
+    image_path,
+    mask_path,
+    synth_sidecar,
+    transform_path,
+    write_json,
+)
 from codebrain.data.volumes import save_nifti
 from codebrain.metrics import volume_metrics
-
-from bids_app.derivatives import (bids_uri, confidence_sidecar, copy_atomic, entities_prefix, image_name, mask_name,
-                                  session_dir, synth_sidecar, transform_name, write_json)
 
 
 def _save_mask(src: str, dst: Path) -> None:
@@ -29,8 +37,6 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
     held_out = session.get("held_out", [])
     sources = {m: bids_uri(bids_dir, Path(p)) for m, p in session["sources"].items()}
     ce = session.get("ce", {})
-    anat = session_dir(out_root, subject, ses)
-    anat.mkdir(parents=True, exist_ok=True)
 
     def rel(path: Path) -> str:
         return path.relative_to(out_root).as_posix()
@@ -38,35 +44,35 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
     files: dict[str, dict[str, str]] = {"preproc": {}, "synth": {}, "confidence": {}, "transform": {}}
 
     for modality, src in zip(modalities, preproc_files):
-        dst = anat / image_name(subject, ses, modality, "preproc", ce.get(modality))
+        dst = out_root / image_path(subject, ses, modality, "preproc", ce.get(modality))
         copy_atomic(Path(src), dst)  # the synthesis node wrote it as the final float32 NIfTI
-        write_json(dst.with_name(dst.name.replace(".nii.gz", ".json")), {
+        write_json(out_root / image_path(subject, ses, modality, "preproc", ce.get(modality), ".json"), {
             "Description": f"N4 bias-corrected, rigidly co-registered to the {reference} image, on its grid, "
                            "skull-stripped" + (" (the reference itself)" if modality == reference else ""),
             "Sources": [sources[modality]], "SkullStripped": True, "SpatialReference": sources[reference],
             "HeldOut": modality in held_out,
         })
         files["preproc"][modality] = rel(dst)
-    mask = anat / mask_name(subject, ses)
+    mask = out_root / mask_path(subject, ses)
     _save_mask(mask_file, mask)
-    write_json(mask.with_name(mask.name.replace(".nii.gz", ".json")), {
+    write_json(out_root / mask_path(subject, ses, ".json"), {
         "Type": "Brain", "Sources": [sources[reference]], "SpatialReference": sources[reference],
         "Description": "MNI152 2009c brain mask warped to the reference through an ANTs SyN registration",
     })
     files["mask"] = rel(mask)
     for modality, src in zip([m for m in modalities if m != reference], transforms):
-        dst = anat / transform_name(subject, ses, modality, reference)
+        dst = out_root / transform_path(subject, ses, modality, reference)
         copy_atomic(Path(src), dst)
         files["transform"][modality] = rel(dst)
     given = {m: sources[m] for m in modalities if m not in held_out}
     for modality, synth, conf in zip(synthesized, synth_files, confidence_files):
-        synth_dst = anat / image_name(subject, ses, modality, "synth")
-        conf_dst = anat / image_name(subject, ses, modality, "confidence")
+        synth_dst = out_root / image_path(subject, ses, modality, "synth")
+        conf_dst = out_root / image_path(subject, ses, modality, "confidence")
         copy_atomic(Path(synth), synth_dst)
         copy_atomic(Path(conf), conf_dst)
-        write_json(synth_dst.with_name(synth_dst.name.replace(".nii.gz", ".json")),
+        write_json(out_root / image_path(subject, ses, modality, "synth", extension=".json"),
                    synth_sidecar(model, given, reference, conf_dst.name) | {"SpatialReference": sources[reference]})
-        write_json(conf_dst.with_name(conf_dst.name.replace(".nii.gz", ".json")),
+        write_json(out_root / image_path(subject, ses, modality, "confidence", extension=".json"),
                    confidence_sidecar(rel(synth_dst)) | {"SpatialReference": sources[reference]})
         files["synth"][modality] = rel(synth_dst)
         files["confidence"][modality] = rel(conf_dst)

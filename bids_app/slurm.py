@@ -20,10 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from codebrain.cli import UserError
-
 from bids_app.boutiques import long_flag
-from bids_app.exit_codes import EXIT_FAILURE, EXIT_OK, EXIT_UNAVAILABLE
+from bids_app.exit_codes import EXIT_OK, UnavailableError, WorkflowError
 
 # options that concern the submission, or that each task sets itself
 NOT_PASSED = {"slurm_array", "slurm_wait", "sbatch_args", "slurm_command", "participant_label", "nprocs",
@@ -61,11 +59,11 @@ def _sbatch(args: list[str]) -> str:
     """Submit; the job ID (``sbatch --parsable`` prints ``id`` or ``id;cluster``)."""
     sbatch = shutil.which("sbatch")
     if sbatch is None:
-        raise UserError("--slurm-array needs SLURM's sbatch on PATH (run it on a login node)", EXIT_UNAVAILABLE)
+        raise UnavailableError("--slurm-array needs SLURM's sbatch on PATH (run it on a login node)")
     proc = subprocess.run([sbatch, "--parsable", *args], capture_output=True, text=True)
     if proc.returncode != 0:
         reason = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        raise UserError(f"sbatch refused the job: {reason}", EXIT_UNAVAILABLE)
+        raise UnavailableError(f"sbatch refused the job: {reason}")
     return proc.stdout.strip().split(";")[0]
 
 
@@ -105,7 +103,7 @@ def submit_cohort(parser: argparse.ArgumentParser, args: argparse.Namespace, sub
     print("codebrain-bids: waiting for the array and the group level (--slurm-wait)")
     try:
         _sbatch(["--wait", *group_args])
-    except UserError:
-        raise UserError(f"the job array {array_id} or the group level failed; see {logs}", EXIT_FAILURE) from None
+    except UnavailableError:  # sbatch --wait exits non-zero when a job failed
+        raise WorkflowError(f"the job array {array_id} or the group level failed; see {logs}") from None
     print(f"codebrain-bids: job array {array_id} and the group level finished")
     return EXIT_OK

@@ -8,16 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codebrain.cli import UserError
-
-from bids_app.exit_codes import EXIT_VALIDATION
+from bids_app.exit_codes import BidsValidationError
 
 
 def validator() -> str:
-    found = shutil.which("bids-validator-deno") or shutil.which("bids-validator-deno", path=str(Path(sys.executable).parent))
+    beside_python = str(Path(sys.executable).parent)
+    found = shutil.which("bids-validator-deno") or shutil.which("bids-validator-deno", path=beside_python)
     if not found:
-        raise UserError("the BIDS validator (pip install bids-validator-deno) is not installed; "
-                        "install it or pass --skip-bids-validation", EXIT_VALIDATION)
+        raise BidsValidationError("the BIDS validator (pip install bids-validator-deno) is not installed; "
+                        "install it or pass --skip-bids-validation")
     return found
 
 
@@ -28,11 +27,10 @@ def validate(bids_dir: Path) -> None:
     try:
         issues = json.loads(proc.stdout)["issues"]["issues"]
     except (json.JSONDecodeError, KeyError, TypeError):
-        raise UserError(f"the BIDS validator failed to run: {(proc.stderr or proc.stdout).strip()[:200]}",
-                        EXIT_VALIDATION) from None
+        output = (proc.stderr or proc.stdout).strip()[:200]
+        raise BidsValidationError(f"the BIDS validator failed to run: {output}") from None
     errors = [i for i in issues if i.get("severity") == "error"]
     if errors:
         first = errors[0]
-        raise UserError(f"BIDS validation failed with {len(errors)} error(s), first: {first.get('code')} "
-                        f"at {first.get('location', '?')} (fix the dataset or pass --skip-bids-validation)",
-                        EXIT_VALIDATION)
+        raise BidsValidationError(f"BIDS validation failed with {len(errors)} error(s), first: {first.get('code')} "
+                        f"at {first.get('location', '?')} (fix the dataset or pass --skip-bids-validation)")

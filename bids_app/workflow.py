@@ -14,8 +14,16 @@ from pathlib import Path
 from nipype.interfaces.utility import Merge
 from nipype.pipeline import engine as pe
 
-from bids_app.interfaces import BiasCorrect, CoRegister, ReferenceGrid, SkullStrip, Synthesize, SubjectReport, \
-    WriteDerivatives
+from bids_app.derivatives import entities_prefix
+from bids_app.interfaces import (
+    BiasCorrect,
+    CoRegister,
+    ReferenceGrid,
+    SkullStrip,
+    SubjectReport,
+    Synthesize,
+    WriteDerivatives,
+)
 
 
 @dataclass
@@ -33,7 +41,7 @@ class Plan:
 
     @property
     def name(self) -> str:
-        return f"sub-{self.subject}" + (f"_ses-{self.session}" if self.session else "")
+        return entities_prefix(self.subject, self.session)
 
 
 @dataclass

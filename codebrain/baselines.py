@@ -38,7 +38,7 @@ class QuadraticRegression:
         self._coef: dict[tuple[bool, ...], np.ndarray] = {}
 
     @classmethod
-    def fit(cls, images: np.ndarray, present: np.ndarray, seed: int = 0) -> "QuadraticRegression":
+    def fit(cls, images: np.ndarray, present: np.ndarray, seed: int = 0) -> QuadraticRegression:
         """Sample brain voxels of complete slices once; per-pattern fits happen on first use."""
         complete = np.flatnonzero(present.all(1))
         if not len(complete):

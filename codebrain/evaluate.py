@@ -21,15 +21,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_USAGE, UserError, make_parser, resolve_device, run_command
+from codebrain.cli import make_parser, resolve_device, run_command
 from codebrain.data.modalities import check_modalities
 from codebrain.data.slices import build_slice_cache
 from codebrain.data.volumes import split_subjects
+from codebrain.errors import UsageError
 from codebrain.metrics import slice_metrics
 from codebrain.model.io import load_model_dir
 from codebrain.model.networks import CodeBrain
 from codebrain.patterns import describe, missing_patterns
 from codebrain.resources import prepare_inference
+from codebrain.staging import atomic_write
 
 METRICS = ("psnr", "ssim", "mae")
 
@@ -70,8 +72,9 @@ def evaluate_slices(
     counts for a pattern and target only where its subject has every given modality and the
     target, so subjects that lack modalities (one source has FLAIR and T1Gd only) are scored
     on what their files allow; a pattern and target that no subject has the files for is
-    listed (``"given -> target"``) under ``skipped``. With ``subjects`` (one name per slice) the report also holds each subject's
-    own summary, because one site's patient pooled with another's hides where a model fails.
+    listed (``"given -> target"``) under ``skipped``. With ``subjects`` (one name per slice) the
+    report also holds each subject's own summary, because one site's patient pooled with another's
+    hides where a model fails.
     """
     mods = tuple(modalities)
     names = np.asarray(subjects if subjects is not None else ["all"] * len(images))
@@ -170,11 +173,11 @@ def _baseline(args: argparse.Namespace, size: int) -> tuple[Predictor, tuple[str
     from codebrain.baselines import MeanOfInputs, fit_quadratic
 
     if not args.modalities:
-        raise UserError("--baseline needs --modalities (the list a model would have)", EXIT_USAGE)
+        raise UsageError("--baseline needs --modalities (the list a model would have)")
     try:
         mods = check_modalities(args.modalities.split(","))
     except ValueError as err:
-        raise UserError(str(err), EXIT_USAGE) from None
+        raise UsageError(str(err)) from None
     if args.baseline == "mean":
         return MeanOfInputs(), mods, {"model": "baseline: mean of the given inputs"}
     return fit_quadratic(args.data, args.fit_split, mods, size, args.cache_dir), mods, {
@@ -185,7 +188,7 @@ def _main(args: argparse.Namespace) -> int:
     prepare_inference()
     device = resolve_device(args.device)
     if bool(args.model) == bool(args.baseline):
-        raise UserError("give either --model or --baseline", EXIT_USAGE)
+        raise UsageError("give either --model or --baseline")
     if args.model:
         model, info = load_model_dir(args.model, device=device)
         predict, mods = model_predictor(model), model.config.modalities
@@ -201,10 +204,8 @@ def _main(args: argparse.Namespace) -> int:
                   n_slices=int(len(cache.images)), slice_size=size)
     print(format_table(report))
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.output.with_name(f".part-{args.output.name}")
-        tmp.write_text(json.dumps(report, indent=2) + "\n")
-        tmp.replace(args.output)
+        with atomic_write(args.output) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 

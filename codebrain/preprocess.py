@@ -29,9 +29,9 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from codebrain.cli import UserError
 from codebrain.data.anatomy import TEMPLATE_DIR
 from codebrain.data.volumes import check_values
+from codebrain.errors import DataError
 
 REFERENCE_PRIORITY: tuple[str, ...] = ("T1w", "T1Gd", "FLAIR", "T2w", "PDw")
 MAX_REFERENCE_SPACING = 1.0  # mm
@@ -54,7 +54,7 @@ def _ants():
     try:
         import ants
     except ImportError:
-        raise UserError("preprocessing needs antspyx: pip install 'codebrain[prep]'") from None
+        raise DataError("preprocessing needs antspyx: pip install 'codebrain[prep]'") from None
     return ants
 
 
@@ -90,12 +90,12 @@ def to_nibabel(image) -> nib.Nifti1Image:
 def choose_reference(available: list[str], override: str | None = None) -> str:
     if override is not None:
         if override not in available:
-            raise UserError(f"reference {override!r} is not among the inputs ({', '.join(available)})")
+            raise DataError(f"reference {override!r} is not among the inputs ({', '.join(available)})")
         return override
     for name in REFERENCE_PRIORITY:
         if name in available:
             return name
-    raise UserError("no input to preprocess")
+    raise DataError("no input to preprocess")
 
 
 def bias_correct(image):
@@ -158,7 +158,7 @@ def brain_mask(reference, outprefix: str):
         sizes = ndimage.sum(mask, labels, range(1, n + 1))
         mask = labels == (1 + int(np.argmax(sizes)))
     if mask.sum() < 1000:
-        raise UserError("skull stripping failed: the warped brain mask is (nearly) empty")
+        raise DataError("skull stripping failed: the warped brain mask is (nearly) empty")
     return reference.new_image_like(mask.astype(np.float32))
 
 
@@ -180,7 +180,7 @@ def preprocess(
     corrected = {}
     for name, img in images.items():
         if len(img.shape) != 3:
-            raise UserError(f"{name}: not a 3D image (shape {img.shape})")
+            raise DataError(f"{name}: not a 3D image (shape {img.shape})")
         check_values(img.get_fdata(dtype=np.float32), name)
         image = to_ants(img)
         corrected[name] = bias_correct(image) if n4 else image

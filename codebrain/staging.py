@@ -13,7 +13,6 @@ complete ``T1Gd.nii.gz`` beside no FLAIR, which a user cannot tell from a finish
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import signal
@@ -21,9 +20,26 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from codebrain.cli import EXIT_CANTCREAT, EXIT_CONFLICT, EXIT_IOERR, UserError
+from codebrain.errors import OutputConflictError, WriteError, write_error
 
 STAGING_PREFIX = ".codebrain-staging-"
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path``, renamed onto it only when the block succeeds.
+
+    For one file that is a result on its own (model weights, a slice cache, a report): a writer
+    that fails or is killed leaves nothing under the real name, and readers never see half a file.
+    A SIGKILL can leave the ``.part-<pid>-`` file itself; the BIDS-App clears those per subject.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".part-{os.getpid()}-{path.name}")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -40,10 +56,9 @@ def check_destinations(targets: Iterable[Path], inputs: Iterable[Path], overwrit
     for target in targets:
         for source in inputs:
             if same_file(target, source):
-                raise UserError(f"{target} would overwrite the input {source}; choose another output folder",
-                                EXIT_CONFLICT)
+                raise OutputConflictError(f"{target} would overwrite the input {source}; choose another output folder")
         if (target.exists() or target.is_symlink()) and not overwrite:
-            raise UserError(f"{target} exists; pass --overwrite to replace it", EXIT_CONFLICT)
+            raise OutputConflictError(f"{target} exists; pass --overwrite to replace it")
 
 
 def _owner_alive(folder: Path) -> bool:
@@ -63,18 +78,6 @@ def remove_stale(folder: Path) -> list[Path]:
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return stale
-
-
-WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EACCES, errno.EPERM, errno.EROFS)
-
-
-def os_error(err: OSError, where: Path) -> UserError:
-    """One line naming the cause: a full disk or an I/O fault (74), anything else cannot create (73)."""
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return UserError(f"no space left on {where}", EXIT_IOERR)
-    if err.errno == errno.EIO:
-        return UserError(f"I/O error writing {where}: {err.strerror}", EXIT_IOERR)
-    return UserError(f"cannot write {where}: {err.strerror or err}", EXIT_CANTCREAT)
 
 
 def _fsync(path: Path) -> None:
@@ -120,10 +123,10 @@ def staged_outputs(destination: Path, reserve_bytes: int = 0) -> Iterator[Path]:
         stage = destination / f"{STAGING_PREFIX}{os.getpid()}"
         stage.mkdir(exist_ok=True)
     except OSError as err:
-        raise os_error(err, destination) from None
+        raise write_error(err, destination) from None
     try:
         if shutil.disk_usage(stage).free < reserve_bytes:
-            raise UserError(f"no space left on {destination} (about {reserve_bytes >> 20} MiB needed)", EXIT_IOERR)
+            raise WriteError(f"no space left on {destination} (about {reserve_bytes >> 20} MiB needed)")
         with _signals_raise():
             yield stage
             files = sorted(p for p in stage.iterdir() if p.is_file())
@@ -132,7 +135,7 @@ def staged_outputs(destination: Path, reserve_bytes: int = 0) -> Iterator[Path]:
             for path in files:
                 path.replace(destination / path.name)
     except OSError as err:
-        raise os_error(err, destination) from None
+        raise write_error(err, destination) from None
     except _Terminated as err:
         raise KeyboardInterrupt(str(err)) from None
     finally:

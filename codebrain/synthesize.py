@@ -38,9 +38,10 @@ from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 from nibabel.processing import resample_from_to
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_DATA, EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, resolve_device, run_command
+from codebrain.cli import make_parser, resolve_device, run_command
 from codebrain.data.modalities import MODALITIES
 from codebrain.data.volumes import as_3d, brain_mask, check_values, normalise, read_nifti, save_nifti
+from codebrain.errors import DataError, NoInputError, UsageError
 from codebrain.model.io import BUNDLED, load_model_dir, read_model_info, resolve_model_dir
 from codebrain.resources import prepare_inference
 from codebrain.staging import check_destinations, staged_outputs
@@ -62,7 +63,7 @@ def choose_model(modalities: list[str]) -> str:
     for name in BUNDLED:
         if set(modalities) <= set(read_model_info(name)["modalities"]):
             return name
-    raise UserError(f"no bundled model covers {', '.join(modalities)}; pass --model", EXIT_USAGE)
+    raise UsageError(f"no bundled model covers {', '.join(modalities)}; pass --model")
 
 
 def best_bundled_model(available: list[str]) -> str | None:
@@ -82,7 +83,7 @@ def _as_image(value: ImageLike, name: str) -> nib.Nifti1Image:
         array, affine = value
         value = nib.Nifti1Image(np.asarray(array, dtype=np.float32), np.asarray(affine, dtype=float))
     if not isinstance(value, nib.spatialimages.SpatialImage):
-        raise UserError(f"{name}: expected a nibabel image or (array, affine), got {type(value).__name__}")
+        raise DataError(f"{name}: expected a nibabel image or (array, affine), got {type(value).__name__}")
     return as_3d(value, name)
 
 
@@ -93,7 +94,7 @@ class Synthesizer:
                  batch_size: int = 16, progress: bool = False) -> None:
         unknown = [p for p in planes if p not in PLANES]
         if unknown or not planes:
-            raise UserError(f"planes must be among {', '.join(PLANES)}", EXIT_USAGE)
+            raise UsageError(f"planes must be among {', '.join(PLANES)}")
         self.device = resolve_device(device)
         self.model, self.info = load_model_dir(model, device=self.device)
         # NAFNet's full-resolution 1x1/depthwise convolutions and layer norms run several times
@@ -108,12 +109,12 @@ class Synthesizer:
         app's registration) ask before it."""
         given = list(given)
         if not given:
-            raise UserError("no input modality given")
+            raise DataError("no input modality given")
         unknown = [m for m in given if m not in self.modalities]
         if unknown:
-            raise UserError(f"the model does not know {unknown[0]!r} (it takes {', '.join(self.modalities)})")
+            raise DataError(f"the model does not know {unknown[0]!r} (it takes {', '.join(self.modalities)})")
         if set(given) == set(self.modalities):
-            raise UserError(f"every modality of the model is given ({', '.join(self.modalities)}): "
+            raise DataError(f"every modality of the model is given ({', '.join(self.modalities)}): "
                             "nothing to synthesize")
 
     def _prepare(self, inputs: Mapping[str, ImageLike]) -> tuple[nib.Nifti1Image, dict[str, np.ndarray], list[str]]:
@@ -159,7 +160,7 @@ class Synthesizer:
         ref, ras, notes = self._prepare(inputs)
         mask = brain_mask(list(ras.values()))
         if not mask.any():
-            raise UserError("the brain mask is empty: no voxel is non-zero in the inputs")
+            raise DataError("the brain mask is empty: no voxel is non-zero in the inputs")
         shape = mask.shape
         stack = np.stack([normalise(ras[m], mask) if m in ras else np.zeros(shape, np.float32)
                           for m in self.modalities])
@@ -191,19 +192,19 @@ def synthesize(inputs: Mapping[str, ImageLike], model: str | Path | None = None,
 def _input_path(pair: str) -> tuple[str, Path]:
     name, sep, path = pair.partition("=")
     if not sep or not path:
-        raise UserError(f"--input {pair!r}: expected MODALITY=FILE, e.g. T1w=t1.nii.gz", EXIT_USAGE)
+        raise UsageError(f"--input {pair!r}: expected MODALITY=FILE, e.g. T1w=t1.nii.gz")
     if name not in MODALITIES:
-        raise UserError(f"--input {pair!r}: unknown modality {name!r} (known: {', '.join(MODALITIES)})", EXIT_USAGE)
+        raise UsageError(f"--input {pair!r}: unknown modality {name!r} (known: {', '.join(MODALITIES)})")
     file = Path(path)
     try:
         mode = file.stat().st_mode
     except FileNotFoundError:
-        raise UserError(f"--input {name}: {path} does not exist", EXIT_NOINPUT) from None
+        raise NoInputError(f"--input {name}: {path} does not exist") from None
     except OSError as err:  # a symlink loop, a path through a non-folder
-        raise UserError(f"--input {name}: {path}: {err.strerror}", EXIT_NOINPUT) from None
+        raise NoInputError(f"--input {name}: {path}: {err.strerror}") from None
     if not stat.S_ISREG(mode):
         what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-        raise UserError(f"--input {name}: {path} is {what}; expected a NIfTI file", EXIT_DATA)
+        raise DataError(f"--input {name}: {path} is {what}; expected a NIfTI file")
     return name, file
 
 
@@ -212,7 +213,7 @@ def _parse_inputs(pairs: list[str]) -> dict[str, Path]:
     for pair in pairs:
         name, path = _input_path(pair)
         if name in inputs:
-            raise UserError(f"--input: {name} given twice", EXIT_USAGE)
+            raise UsageError(f"--input: {name} given twice")
         inputs[name] = path
     return inputs
 
@@ -224,7 +225,7 @@ def _output_names(modalities: Iterable[str], confidence: bool) -> list[str]:
 
 def _main(args: argparse.Namespace) -> int:
     if args.nthreads is not None and args.nthreads < 1:
-        raise UserError("--nthreads must be at least 1", EXIT_USAGE)
+        raise UsageError("--nthreads must be at least 1")
     prepare_inference(args.nthreads)
     paths = _parse_inputs(args.input)
     images = {name: read_nifti(path, f"--input {name}") for name, path in paths.items()}

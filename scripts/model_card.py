@@ -42,8 +42,8 @@ def main(name: str, work: Path) -> None:
     info_path = WEIGHTS / name / "model.json"
     info = json.loads(info_path.read_text())
     info["card"] = {
-        "recipe": "scripts/train_bundled.sh (configs %s)" % ", ".join(
-            f"codebrain/configs/{p.name}" for p in sorted(CONFIGS.glob(f"bundled-{name}*.yaml"))),
+        "recipe": "scripts/train_bundled.sh (configs {})".format(", ".join(
+            f"codebrain/configs/{p.name}" for p in sorted(CONFIGS.glob(f"bundled-{name}*.yaml")))),
         "test": {"subjects": reports["model"]["subjects"], "overall": reports["model"]["overall"],
                  "by_number_of_inputs": reports["model"]["by_number_of_inputs"],
                  "by_missing_modality": reports["model"]["by_missing_modality"]},
@@ -81,7 +81,8 @@ def main(name: str, work: Path) -> None:
         for src, v in info["card"]["sources"].items():
             won = v["beats_both"]["overall"]
             lines.append(f"| {src} | {', '.join(v['subjects'])} | "
-                         + " | ".join(f"{v[k]['psnr']:.2f} / {v[k]['ssim']:.1f}" for k in ("model", "mean", "quadratic"))
+                         + " | ".join(f"{v[k]['psnr']:.2f} / {v[k]['ssim']:.1f}"
+                                      for k in ("model", "mean", "quadratic"))
                          + f" | {'yes' if won['psnr'] else 'no'}, {'yes' if won['ssim'] else 'no'} |")
     (WEIGHTS / name / "README.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

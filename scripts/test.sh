@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test half of the README's test command: pytest in .venv (the MAP's tests drive .venv-map),
+# The test half of the README's test command: ruff (pyproject.toml), pytest in .venv (the MAP's tests drive .venv-map),
 # then the container images built and run (docker/test.sh). Run scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+.venv/bin/ruff check .
 .venv/bin/python -m pytest -q
 docker/test.sh

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +57,3 @@ def stage2_run(sim_data, stage1_run, cache_dir) -> Path:
             "--output", out, "--device", "cpu", "--max-steps", "60", "--cache-dir", cache_dir)
     return out
 
-
-def copy_tree(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst

@@ -15,7 +15,6 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-
 from conftest import run_cli
 
 
@@ -146,15 +145,16 @@ def test_full_disk_leaves_nothing_behind(stage2_run, acquired, small_disk):
 
 def test_disk_filling_during_the_write_is_reported_and_cleaned(small_disk):
     """The up-front margin can be beaten by another writer: ENOSPC mid-write is caught too."""
-    from codebrain.cli import UserError
+    from codebrain.cli import EXIT_CODES
+    from codebrain.errors import WriteError, exit_code
     from codebrain.staging import staged_outputs
 
     out = small_disk / "out"
-    with pytest.raises(UserError, match="no space left on") as err:
+    with pytest.raises(WriteError, match="no space left on") as err:
         with staged_outputs(out) as stage:
             (stage / "T2w.nii.gz").write_bytes(b"\0" * 1024)
             (stage / "FLAIR.nii.gz").write_bytes(os.urandom(1 << 20))
-    assert err.value.code == 74
+    assert exit_code(err.value, EXIT_CODES) == 74
     assert tree(small_disk) == {} and list(out.iterdir()) == []
 
 

@@ -12,7 +12,6 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +74,8 @@ def fake_shared(tmp_path, sim_data) -> Path:
     (root / "multisite" / "stroke-cstar").mkdir(parents=True)
     (root / "README.md").write_text("crops for a test\n")
     for m in ("T1w", "T2w", "FLAIR"):
-        _crop(SHARED / "multisite" / "stroke-cstar" / f"{m}.nii.gz", root / "multisite" / "stroke-cstar" / f"{m}.nii.gz")
+        stroke = Path("multisite") / "stroke-cstar" / f"{m}.nii.gz"
+        _crop(SHARED / stroke, root / stroke)
     for pat in ("pat0001", "pat0002", "pat0003"):
         folder = root / "multisite" / "brats2013" / pat
         folder.mkdir(parents=True)

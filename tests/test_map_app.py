@@ -24,14 +24,15 @@ from conftest import BIN
 from nibabel.processing import resample_from_to
 
 from app.dicom_writer import SCALE, write_synthetic_series
-from app.errors import AppError
 from app.selection import assign, load_rules
 from app.study_builder import new_study, write_study
 from codebrain.data.simulate import main as simulate_main
+from codebrain.errors import UsageError
 from codebrain.preprocess import coregister, to_ants, to_nibabel
 
 ROOT = Path(__file__).resolve().parents[1]
-MAP_PYTHON = ROOT / ".venv-map" / "bin" / "python"
+# the MAP's own environment (scripts/setup.sh makes .venv-map); another can be named for the run
+MAP_PYTHON = Path(os.environ.get("CODEBRAIN_MAP_PYTHON", ROOT / ".venv-map" / "bin" / "python"))
 RAW = ROOT / "examples" / "TCGA-FG-6692-raw"
 RAW_FILES = {"T1w": "t1n", "T1Gd": "t1c", "T2w": "t2w", "FLAIR": "t2f"}
 
@@ -313,7 +314,7 @@ def test_assign_gives_each_series_one_modality_in_rule_order():
 def test_bad_rules_are_refused(tmp_path, text, message):
     path = tmp_path / "rules.json"
     path.write_text(text)
-    with pytest.raises(AppError, match=message):
+    with pytest.raises(UsageError, match=message):
         load_rules(path)
     assert "T1Gd" in load_rules()  # the shipped rules load
 

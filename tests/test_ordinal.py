@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from codebrain.model.ordinal import (grading_loss, level_confidence, levels_to_bits, probabilities_to_levels)
+from codebrain.model.ordinal import grading_loss, level_confidence, levels_to_bits, probabilities_to_levels
 
 
 @pytest.mark.parametrize("n_levels", [5, 8])

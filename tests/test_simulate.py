@@ -6,13 +6,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from conftest import BIN, run_cli
 
 from codebrain.data.anatomy import template_anatomy
 from codebrain.data.physics import RELAXATION, random_sequences, signal
 from codebrain.data.realism import template_correlations
 from codebrain.data.simulate import LABELS, SimulationOptions, simulate_subject
-
-from conftest import BIN, run_cli
 
 SPM = Path(__file__).parent / "data" / "spm12_avg152"
 # Floors under the measured figures (T1w 0.908, T2w 0.839, PDw 0.735; README).

@@ -5,12 +5,11 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from conftest import run_cli
 
-from codebrain.cli import UserError
+from codebrain.errors import CodeBrainError
 from codebrain.resources import prepare_inference
 from codebrain.synthesize import Synthesizer
-
-from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +92,7 @@ def test_bad_inputs_give_clear_errors(synth, subject, case, message):
         inputs = dict(subject)
     elif case == "empty":
         inputs = {"T1w": (np.zeros_like(data), t1.affine)}
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(CodeBrainError, match=message):
         synth.run(inputs)
 
 
@@ -103,7 +102,7 @@ def test_weights_checksum_is_enforced(stage2_run, tmp_path):
     raw = bytearray((bad / "model.safetensors").read_bytes())
     raw[-10] ^= 0xFF
     (bad / "model.safetensors").write_bytes(bytes(raw))
-    with pytest.raises(UserError, match="sha256"):
+    with pytest.raises(CodeBrainError, match="sha256"):
         Synthesizer(bad, device="cpu")
 
 

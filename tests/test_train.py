@@ -7,9 +7,8 @@ import subprocess
 import nibabel as nib
 import numpy as np
 import pytest
-from safetensors.torch import load_file
-
 from conftest import BIN, TINY_MODALITIES, run_cli
+from safetensors.torch import load_file
 
 
 def read_log(run):
@@ -153,7 +152,8 @@ def test_brats_preparation(tmp_path, sim_data):
     splits = json.loads((out / "splits.json").read_text())
     assert sorted(splits["train"] + splits["val"] + splits["test"]) == [f"BraTS-GLI-{i:05d}-000" for i in range(5)]
     assert len(splits["test"]) == 1 and len(splits["val"]) == 1
-    assert (out / "BraTS-GLI-00003-000" / "FLAIR.nii.gz").read_bytes() == (sim_data / "sim0001" / "FLAIR.nii.gz").read_bytes()
+    flair = (out / "BraTS-GLI-00003-000" / "FLAIR.nii.gz").read_bytes()
+    assert flair == (sim_data / "sim0001" / "FLAIR.nii.gz").read_bytes()
 
 
 def test_ixi_preparation_registers_t1_to_t2(tmp_path, sim_data):

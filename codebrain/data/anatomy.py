@@ -16,6 +16,8 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from codebrain.data.volumes import resample_array
+
 TEMPLATE_DIR = resources.files("codebrain.data") / "templates"
 
 
@@ -34,11 +36,7 @@ class Anatomy:
 
 def _resample_to(img: nib.Nifti1Image, shape: tuple[int, ...], affine: np.ndarray) -> np.ndarray:
     """Linear resampling of a template map onto another grid of the same space."""
-    vox = np.linalg.inv(img.affine) @ affine
-    return ndimage.affine_transform(
-        np.asarray(img.dataobj, dtype=np.float32), vox[:3, :3], vox[:3, 3],
-        output_shape=shape, order=1, mode="constant", cval=0.0,
-    )
+    return resample_array(np.asarray(img.dataobj, dtype=np.float32), img.affine, shape, affine)
 
 
 @lru_cache(maxsize=2)
@@ -70,8 +68,3 @@ def template_anatomy(resolution: int = 1) -> Anatomy:
     fractions = {"CSF": csf, "GM": gm, "WM": wm, "fat": fat, "bone": bone}
     return Anatomy({k: v.astype(np.float32) for k, v in fractions.items()}, brain, affine)
 
-
-def spm_average_contrasts(spm_dir: str) -> dict[str, nib.Nifti1Image]:
-    """The SPM12 avg152 T1/T2/PD averages (real contrasts of 152 subjects) for validation."""
-    names = {"T1w": "T1", "T2w": "T2", "PDw": "PD"}
-    return {mod: nib.load(f"{spm_dir}/canonical_avg152{n}.nii") for mod, n in names.items()}

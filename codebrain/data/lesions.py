@@ -9,8 +9,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-LESION_TISSUES: tuple[str, ...] = ("necrosis", "enhancing", "oedema")
-
 
 def _soft_inside(distance: np.ndarray, radius: float, width: float = 1.5) -> np.ndarray:
     return 1.0 / (1.0 + np.exp((distance - radius) / width))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 MODALITIES: tuple[str, ...] = ("T1w", "T1Gd", "T2w", "PDw", "FLAIR")
 
-IXI_MODALITIES: tuple[str, ...] = ("T1w", "T2w", "PDw")
 BRATS_MODALITIES: tuple[str, ...] = ("T1w", "T1Gd", "T2w", "FLAIR")
 
 BRATS_SUFFIXES: dict[str, str] = {

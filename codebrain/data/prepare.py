@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_NOINPUT, EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.cli import make_parser, run_command
 from codebrain.data.modalities import BRATS_SUFFIXES, IXI_SUFFIXES
+from codebrain.errors import NoInputError, UsageError
 
 BRATS_FILE = re.compile(r"^(?:(?P<case>.+?)[-_])?(?P<suffix>t1n|t1c|t2w|t2f|t1ce|t1|t2|flair)\.nii(\.gz)?$", re.I)
 IXI_FILE = re.compile(r"^(?P<case>IXI\d+-[A-Za-z]+-\d+)-(?P<suffix>T1|T2|PD)\.nii(\.gz)?$")
@@ -42,7 +43,7 @@ def find_cases(root: Path, pattern: re.Pattern, table: dict[str, str]) -> dict[s
 
 def make_splits(subjects: list[str], val: float, test: float, seed: int) -> dict[str, list[str]]:
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
-        raise UserError("--val and --test are fractions whose sum is below 1", EXIT_USAGE)
+        raise UsageError("--val and --test are fractions whose sum is below 1")
     order = list(np.random.default_rng(seed).permutation(sorted(subjects)))
     n_test, n_val = round(test * len(order)), round(val * len(order))
     return {"train": sorted(order[n_test + n_val:]), "val": sorted(order[n_test:n_test + n_val]),
@@ -69,7 +70,7 @@ def prepare_ixi(cases: dict[str, dict[str, Path]], output: Path) -> None:
     try:
         import ants
     except ImportError:
-        raise UserError("IXI preparation registers T1 to T2 with ANTs: pip install antspyx", EXIT_USAGE) from None
+        raise UsageError("IXI preparation registers T1 to T2 with ANTs: pip install antspyx") from None
     for case, files in tqdm(cases.items(), desc="IXI subjects", unit="subject", disable=None):
         if "T2w" not in files:
             tqdm.write(f"codebrain-prepare: {case} has no T2; skipped")
@@ -89,11 +90,11 @@ def prepare_ixi(cases: dict[str, dict[str, Path]], output: Path) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     if not args.input.is_dir():
-        raise UserError(f"--input {args.input} is not a folder", EXIT_NOINPUT)
+        raise NoInputError(f"--input {args.input} is not a folder")
     pattern, table = (BRATS_FILE, BRATS_SUFFIXES) if args.layout == "brats" else (IXI_FILE, IXI_SUFFIXES)
     cases = find_cases(args.input, pattern, table)
     if not cases:
-        raise UserError(f"no {args.layout.upper()} files found under {args.input}", EXIT_NOINPUT)
+        raise NoInputError(f"no {args.layout.upper()} files found under {args.input}")
     args.output.mkdir(parents=True, exist_ok=True)
     (prepare_brats if args.layout == "brats" else prepare_ixi)(cases, args.output)
     done = sorted(p.name for p in args.output.iterdir() if p.is_dir())

@@ -20,9 +20,9 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from codebrain.cli import EXIT_NOINPUT, UserError
 from codebrain.data.modalities import BRATS_SUFFIXES
 from codebrain.data.volumes import save_nifti
+from codebrain.errors import DataError, NoInputError
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def source(name: str) -> Source:
     for s in SOURCES:
         if s.name == name:
             return s
-    raise UserError(f"unknown source {name!r}; known: {', '.join(s.name for s in SOURCES)}")
+    raise DataError(f"unknown source {name!r}; known: {', '.join(s.name for s in SOURCES)}")
 
 
 def assemble(shared: Path, out: Path, names: list[str] | None = None) -> dict[str, Path]:
@@ -66,7 +66,7 @@ def assemble(shared: Path, out: Path, names: list[str] | None = None) -> dict[st
     of the raw source runs once per work folder.
     """
     if not (shared / "README.md").exists():
-        raise UserError(f"{shared} is not the shared data folder (no README.md)", EXIT_NOINPUT)
+        raise NoInputError(f"{shared} is not the shared data folder (no README.md)")
     folders = {}
     for src in (source(n) for n in (names or [s.name for s in SOURCES])):
         for subject in src.subjects:
@@ -75,7 +75,7 @@ def assemble(shared: Path, out: Path, names: list[str] | None = None) -> dict[st
                 continue
             missing = [p for p in (src.path(shared, subject, m) for m in src.files) if not p.exists()]
             if missing:
-                raise UserError(f"source {src.name}: {missing[0]} does not exist", EXIT_NOINPUT)
+                raise NoInputError(f"source {src.name}: {missing[0]} does not exist")
             target.mkdir(parents=True, exist_ok=True)
             if src.raw:
                 _preprocess_raw(src, shared, subject, target)

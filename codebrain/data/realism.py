@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from codebrain.data.physics import Sequence
 from codebrain.data.simulate import SimulationOptions, simulate_subject
+from codebrain.data.volumes import resample_array
 
 # Typical 1.5 T protocols of the ICBM acquisitions: 3D T1 gradient echo, dual-echo spin echo.
 REFERENCE_SEQUENCES: dict[str, Sequence] = {
@@ -43,12 +44,10 @@ def template_correlations(
     out = {}
     for modality in modalities:
         real = nib.load(str(next(Path(spm_dir).glob(f"canonical_avg152{SPM_NAMES[modality]}.nii*"))))
-        vox = np.linalg.inv(sim.affine) @ real.affine
-        resample = lambda a: ndimage.affine_transform(  # noqa: E731
-            a, vox[:3, :3], vox[:3, 3], output_shape=real.shape, order=1)
-        simulated = resample(ndimage.gaussian_filter(sim.images[modality], sigma))
+        simulated = resample_array(ndimage.gaussian_filter(sim.images[modality], sigma), sim.affine,
+                                   real.shape, real.affine)
         interior = ndimage.binary_erosion(sim.brain, iterations=erosion_mm) if erosion_mm else sim.brain
-        brain = resample(interior.astype(np.float32)) > 0.5
+        brain = resample_array(interior, sim.affine, real.shape, real.affine) > 0.5
         real_data = np.asarray(real.dataobj, dtype=np.float32)
         inside = brain & (real_data > 0)
         out[modality] = float(np.corrcoef(simulated[inside], real_data[inside])[0, 1])

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from codebrain.cli import EXIT_USAGE, UserError, make_parser, run_command
+from codebrain.cli import make_parser, run_command
 from codebrain.data.anatomy import Anatomy, template_anatomy
 from codebrain.data.lesions import add_lesion
 from codebrain.data.modalities import MODALITIES, check_modalities
@@ -35,6 +35,7 @@ from codebrain.data.physics import (
     signal,
 )
 from codebrain.data.volumes import save_nifti
+from codebrain.errors import UsageError
 
 LABELS: dict[str, int] = {t: i + 1 for i, t in enumerate(TISSUES)}  # 0 is background
 MAGNITUDE = (300.0, 600.0)
@@ -81,7 +82,8 @@ def _deform(
     names = list(fractions)
     stack = np.stack([fractions[n] for n in names] + [anatomy.brain.astype(np.float32)])
     warp = Rand3DElastic(
-        sigma_range=(7.0 / voxel_mm, 9.0 / voxel_mm), magnitude_range=tuple(m * voxel_mm**-2.5 for m in MAGNITUDE), prob=1.0,
+        sigma_range=(7.0 / voxel_mm, 9.0 / voxel_mm), magnitude_range=tuple(m * voxel_mm**-2.5 for m in MAGNITUDE),
+        prob=1.0,
         rotate_range=(0.12, 0.12, 0.12), scale_range=(0.08, 0.08, 0.08),
         translate_range=(4.0 / voxel_mm,) * 3, mode="bilinear", padding_mode="zeros",
     )
@@ -223,17 +225,17 @@ def _main(args: argparse.Namespace) -> int:
     try:
         modalities = check_modalities(args.modalities.split(","))
     except ValueError as err:
-        raise UserError(str(err), EXIT_USAGE) from None
+        raise UsageError(str(err)) from None
     if args.subjects < 1:
-        raise UserError("--subjects must be at least 1", EXIT_USAGE)
+        raise UsageError("--subjects must be at least 1")
     if not 0.0 <= args.lesions <= 1.0 or not 0.0 <= args.missing <= 1.0:
-        raise UserError("--lesions and --missing are probabilities in [0, 1]", EXIT_USAGE)
+        raise UsageError("--lesions and --missing are probabilities in [0, 1]")
     if args.jobs < 1:
-        raise UserError("--jobs must be at least 1", EXIT_USAGE)
+        raise UsageError("--jobs must be at least 1")
     if args.sessions < 1:
-        raise UserError("--sessions must be at least 1", EXIT_USAGE)
+        raise UsageError("--sessions must be at least 1")
     if args.output.exists() and not args.output.is_dir():
-        raise UserError(f"--output {args.output} exists and is not a folder", EXIT_USAGE)
+        raise UsageError(f"--output {args.output} exists and is not a folder")
     options = SimulationOptions(lesion_probability=args.lesions, resolution=args.resolution)
     if args.bids:
         from codebrain.data.simulate_bids import write_bids_dataset

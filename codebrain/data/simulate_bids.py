@@ -18,7 +18,7 @@ from tqdm import tqdm
 from codebrain import __version__
 from codebrain.data.modalities import BIDS_CE_LABEL, BIDS_SUFFIX
 from codebrain.data.simulate import SimulationOptions, simulate_subject, subject_seeds
-from codebrain.data.volumes import save_nifti
+from codebrain.data.volumes import resample_array, save_nifti
 
 # modality -> (voxel size in mm, 2D/3D); the slice axis is the last one.
 ACQUISITIONS: dict[str, tuple[tuple[float, float, float], str]] = {
@@ -58,9 +58,7 @@ def acquire(
     target = np.eye(4)
     target[:3, :3] = axes
     target[:3, 3] = centre + rng.uniform(-4.0, 4.0, 3) - axes @ ((shape - 1) / 2.0)
-    vox = np.linalg.inv(affine) @ target
-    out = ndimage.affine_transform(blurred, vox[:3, :3], vox[:3, 3], output_shape=tuple(shape), order=1)
-    return out, target
+    return resample_array(blurred, affine, tuple(shape), target), target
 
 
 def _bids_name(subject: str, session: str | None, modality: str) -> str:

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from codebrain.data.volumes import NORMALISATION, load_subject
+from codebrain.staging import atomic_write
 
 CACHE_VERSION = 1
 MIN_BRAIN_FRACTION = 0.1  # keep slices with at least 10 % of the subject's largest brain area
@@ -89,11 +90,10 @@ def build_slice_cache(
         chunks.append(slices)
         present += [row] * len(slices)
         names += [subject] * len(slices)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = images_path.with_name(f".part-{os.getpid()}-{images_path.name}")
-    np.save(tmp, np.concatenate(chunks))
-    tmp.replace(images_path)
-    meta_path.write_text(json.dumps({"present": present, "subjects": names}))
+    with atomic_write(images_path) as tmp:
+        np.save(tmp, np.concatenate(chunks))
+    with atomic_write(meta_path) as tmp:
+        tmp.write_text(json.dumps({"present": present, "subjects": names}))
     return SliceCache(np.load(images_path, mmap_mode="r"), np.asarray(present, bool), names)
 
 
@@ -117,8 +117,17 @@ def _augmentations(crop: int, intensity: str = "standard"):
     inputs: the targets stay real, so the model must infer them from anatomy and relative
     contrast, not from the exact intensity profile of the few sites it trained on.
     """
-    from monai.transforms import (Compose, RandAdjustContrast, RandAffine, RandBiasField, RandFlip,
-                                  RandGaussianNoise, RandGaussianSmooth, RandHistogramShift, RandSpatialCrop)
+    from monai.transforms import (
+        Compose,
+        RandAdjustContrast,
+        RandAffine,
+        RandBiasField,
+        RandFlip,
+        RandGaussianNoise,
+        RandGaussianSmooth,
+        RandHistogramShift,
+        RandSpatialCrop,
+    )
 
     spatial = [
         RandFlip(prob=0.5, spatial_axis=0),

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from nibabel.processing import resample_from_to
 
-from codebrain.cli import EXIT_NOINPUT, UserError
+from codebrain.errors import DataError, NoInputError
+from codebrain.staging import atomic_write
 
 PERCENTILE = 99.5
 NORMALISATION = {
@@ -56,24 +58,27 @@ def read_nifti(path: Path, what: str) -> nib.Nifti1Image:
         wide = img.get_data_dtype().itemsize > 4  # float64 (or 64-bit integer) on disk
         data = img.get_fdata(dtype=np.float64 if wide else np.float32)
     except Exception as err:  # nibabel raises many types for a corrupt file
-        raise UserError(f"{what}: cannot read {Path(path).name}: {err}") from None
+        raise DataError(f"{what}: cannot read {Path(path).name}: {err}") from None
     if wide:  # float64 values beyond float32 would otherwise surface later as "NaN or infinite"
         peak = np.abs(data[np.isfinite(data)]).max(initial=0.0)
         if peak > np.finfo(np.float32).max:
-            raise UserError(f"{what}: values up to {peak:.3g} exceed the float32 range of the model")
+            raise DataError(f"{what}: values up to {peak:.3g} exceed the float32 range of the model")
     return img
+
+
+def resample_array(data: np.ndarray, affine: np.ndarray, shape: tuple[int, ...], target: np.ndarray,
+                   order: int = 1) -> np.ndarray:
+    """``data`` (on the grid ``affine``) on the grid ``(shape, target)``, zero outside: nibabel's resampling."""
+    img = nib.Nifti1Image(np.asarray(data, dtype=np.float32), affine)
+    return np.asarray(resample_from_to(img, (tuple(shape), target), order=order, mode="constant", cval=0.0).dataobj)
 
 
 def save_nifti(array: np.ndarray, affine: np.ndarray, path: Path, dtype=np.float32) -> None:
     """Write through a temporary name so a killed run never leaves a half-written file."""
     img = nib.Nifti1Image(np.asarray(array, dtype=dtype), affine)
     img.header.set_xyzt_units("mm", "sec")
-    tmp = path.with_name(f".part-{path.name}")
-    try:
+    with atomic_write(path) as tmp:  # a full disk mid-write leaves no partial file behind
         nib.save(img, tmp)
-        tmp.replace(path)
-    finally:  # a full disk mid-write leaves no partial file behind
-        tmp.unlink(missing_ok=True)
 
 
 def as_3d(img: nib.spatialimages.SpatialImage, name: str) -> nib.spatialimages.SpatialImage:
@@ -81,16 +86,16 @@ def as_3d(img: nib.spatialimages.SpatialImage, name: str) -> nib.spatialimages.S
     if len(img.shape) == 4 and img.shape[3] == 1:
         img = img.slicer[..., 0]
     if len(img.shape) != 3:
-        raise UserError(f"{name}: not a 3D image (shape {img.shape})")
+        raise DataError(f"{name}: not a 3D image (shape {img.shape})")
     return img
 
 
 def check_values(data: np.ndarray, name: str) -> None:
     """Refuse images the model cannot normalise: non-finite values or nothing but zeros."""
     if not np.isfinite(data).all():
-        raise UserError(f"{name}: holds NaN or infinite values")
+        raise DataError(f"{name}: holds NaN or infinite values")
     if not np.any(data):
-        raise UserError(f"{name}: is empty (all zero)")
+        raise DataError(f"{name}: is empty (all zero)")
 
 
 def load_subject(folder: Path, modalities: tuple[str, ...]) -> SubjectVolumes:
@@ -101,14 +106,14 @@ def load_subject(folder: Path, modalities: tuple[str, ...]) -> SubjectVolumes:
         if path.exists():
             images[modality] = nib.as_closest_canonical(read_nifti(path, f"subject {folder.name}"))
     if not images:
-        raise UserError(f"subject {folder.name}: none of {', '.join(modalities)} found")
+        raise DataError(f"subject {folder.name}: none of {', '.join(modalities)} found")
     first_name, first = next(iter(images.items()))
     for name, img in images.items():
         if img.shape[:3] != first.shape[:3] or not np.allclose(img.affine, first.affine, atol=1e-2):
-            raise UserError(f"subject {folder.name}: {name} is not on the grid of {first_name}; "
+            raise DataError(f"subject {folder.name}: {name} is not on the grid of {first_name}; "
                             "co-register and resample first")
         if img.ndim != 3:
-            raise UserError(f"subject {folder.name}: {name} is not a 3D image (shape {img.shape})")
+            raise DataError(f"subject {folder.name}: {name} is not a 3D image (shape {img.shape})")
     arrays = {m: np.nan_to_num(img.get_fdata(dtype=np.float32)) for m, img in images.items()}
     mask = brain_mask(list(arrays.values()))
     data = {m: normalise(a, mask) for m, a in arrays.items()}
@@ -117,10 +122,10 @@ def load_subject(folder: Path, modalities: tuple[str, ...]) -> SubjectVolumes:
 
 def list_subjects(root: Path) -> list[str]:
     if not root.is_dir():
-        raise UserError(f"data folder {root} does not exist", EXIT_NOINPUT)
+        raise NoInputError(f"data folder {root} does not exist")
     subjects = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not subjects:
-        raise UserError(f"data folder {root} holds no subject folders")
+        raise DataError(f"data folder {root} holds no subject folders")
     return subjects
 
 
@@ -133,10 +138,10 @@ def split_subjects(root: Path, split: str) -> list[str]:
     try:
         splits = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise UserError(f"{path}: not valid JSON ({err})") from None
+        raise DataError(f"{path}: not valid JSON ({err})") from None
     if split not in splits:
-        raise UserError(f"{path} has no {split!r} split (has: {', '.join(splits)})")
+        raise DataError(f"{path} has no {split!r} split (has: {', '.join(splits)})")
     unknown = sorted(set(splits[split]) - set(subjects))
     if unknown:
-        raise UserError(f"{path}: subject {unknown[0]!r} of split {split!r} has no folder")
+        raise DataError(f"{path}: subject {unknown[0]!r} of split {split!r} has no folder")
     return list(splits[split])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from codebrain import __version__
-from codebrain.cli import EXIT_DATA, EXIT_NOINPUT, UserError
 from codebrain.data.volumes import NORMALISATION
+from codebrain.errors import DataError, NoInputError
 from codebrain.model.config import ModelConfig
 from codebrain.model.networks import CodeBrain
+from codebrain.staging import atomic_write
 
 FORMAT = "codebrain-model/1"
 WEIGHTS_DIR = resources.files("codebrain") / "weights"
@@ -49,10 +49,14 @@ def save_model_dir(
     that points to weights that are not there yet.
     """
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    weights_tmp = path / f".part-{os.getpid()}-model.safetensors"
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(weights_tmp))
-    meta = {
+    # the inner block is renamed first: weights, then the model.json that names their sha256
+    with atomic_write(path / "model.json") as json_tmp, atomic_write(path / "model.safetensors") as weights_tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(weights_tmp))
+        json_tmp.write_text(json.dumps(_model_info(config, stage, info, sha256(weights_tmp)), indent=2) + "\n")
+
+
+def _model_info(config: ModelConfig, stage: int, info: dict, weights_sha256: str) -> dict:
+    return {
         "format": FORMAT,
         "codebrain_version": __version__,
         "stage": stage,
@@ -60,12 +64,8 @@ def save_model_dir(
         "architecture": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()},
         "normalisation": NORMALISATION,
         **info,
-        "sha256": sha256(weights_tmp),
+        "sha256": weights_sha256,
     }
-    json_tmp = path / f".part-{os.getpid()}-model.json"
-    json_tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    weights_tmp.replace(path / "model.safetensors")
-    json_tmp.replace(path / "model.json")
 
 
 def resolve_model_dir(spec: str | Path) -> Path:
@@ -74,8 +74,8 @@ def resolve_model_dir(spec: str | Path) -> Path:
         return Path(str(WEIGHTS_DIR / str(spec)))
     path = Path(spec)
     if not (path / "model.json").is_file():
-        raise UserError(f"{spec} is neither a model directory (no model.json) nor a bundled model "
-                        f"({', '.join(BUNDLED)})", EXIT_NOINPUT)
+        raise NoInputError(f"{spec} is neither a model directory (no model.json) nor a bundled model "
+                        f"({', '.join(BUNDLED)})")
     return path
 
 
@@ -85,12 +85,12 @@ def read_model_info(spec: str | Path) -> dict[str, Any]:
     try:
         info = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{path}: not valid JSON ({err})", EXIT_DATA) from None
+        raise DataError(f"{path}: not valid JSON ({err})") from None
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(info))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "top level"
         message = error.message if len(error.message) < 200 else error.message[:200] + "..."
-        raise UserError(f"{path}: {where}: {message}", EXIT_DATA)
+        raise DataError(f"{path}: {where}: {message}")
     return info
 
 
@@ -99,12 +99,12 @@ def _check_shapes(model: torch.nn.Module, state: dict[str, torch.Tensor], path: 
     expected = {prefix + k: v.shape for k, v in model.state_dict().items()}
     missing = sorted(set(expected) - set(state))
     if missing:
-        raise UserError(f"{path}: the weights lack {missing[0]} (and {len(missing) - 1} more); "
-                        "they do not match the architecture in model.json", EXIT_DATA)
+        raise DataError(f"{path}: the weights lack {missing[0]} (and {len(missing) - 1} more); "
+                        "they do not match the architecture in model.json")
     for key, shape in expected.items():
         if state[key].shape != shape:
-            raise UserError(f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture in model.json "
-                            f"needs {tuple(shape)}", EXIT_DATA)
+            raise DataError(f"{path}: {key} has shape {tuple(state[key].shape)}, the architecture in model.json "
+                            f"needs {tuple(shape)}")
 
 
 def load_model_dir(spec: str | Path, stage: int = 2, device: str | torch.device = "cpu") -> tuple[CodeBrain, dict]:
@@ -112,18 +112,18 @@ def load_model_dir(spec: str | Path, stage: int = 2, device: str | torch.device 
     path = resolve_model_dir(spec)
     info = read_model_info(path)
     if info["stage"] < stage:
-        raise UserError(f"{path} is a Stage {info['stage']} model; Stage {stage} is needed "
+        raise DataError(f"{path} is a Stage {info['stage']} model; Stage {stage} is needed "
                         "(train the grader with codebrain-train stage2)")
     weights = path / "model.safetensors"
     if not weights.is_file():
-        raise UserError(f"{path}: model.safetensors is missing", EXIT_NOINPUT)
+        raise NoInputError(f"{path}: model.safetensors is missing")
     if sha256(weights) != info["sha256"]:
-        raise UserError(f"{weights}: sha256 does not match model.json; the weights are corrupt or were changed")
+        raise DataError(f"{weights}: sha256 does not match model.json; the weights are corrupt or were changed")
     model = CodeBrain(ModelConfig(**info["architecture"]))
     try:
         state = load_file(str(weights))
     except SafetensorError as err:
-        raise UserError(f"{weights}: not a safetensors file ({err})") from None
+        raise DataError(f"{weights}: not a safetensors file ({err})") from None
     if stage == 1:
         _check_shapes(model.stage1, state, weights, "stage1.")
         model.stage1.load_state_dict({k[len("stage1."):]: v for k, v in state.items() if k.startswith("stage1.")})

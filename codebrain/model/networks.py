@@ -9,12 +9,13 @@ upsamples with 1x1 convolutions and pixel shuffle back to every modality.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from codebrain.model.config import ModelConfig
 from codebrain.model.fsq import FSQ
 from codebrain.model.nafnet import blocks
-from codebrain.model.ordinal import level_confidence, probabilities_to_levels
+from codebrain.model.ordinal import grading_loss, level_confidence, probabilities_to_levels
 
 
 class Encoder(nn.Module):
@@ -93,6 +94,14 @@ class Grader(nn.Module):
     def predict(self, incomplete: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predicted levels (N, C, h, w) and the probability of each predicted level."""
         return self.decode_logits(self(incomplete))
+
+    def loss(self, logits: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+        """Training loss of this head against the true levels (N, C, h, w): the grading loss over
+        ordinal bits, or cross-entropy per FSQ channel for the classification ablation."""
+        if self.head_kind == "ordinal":
+            return grading_loss(logits, levels, self.levels)
+        parts = torch.split(logits, list(self.levels), dim=1)
+        return torch.stack([F.cross_entropy(p, levels[:, i]) for i, p in enumerate(parts)]).mean()
 
     def decode_logits(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Levels and their probability from this head's logits (training reuses its own logits)."""

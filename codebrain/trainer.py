@@ -1,0 +1,523 @@
+"""Training one stage: the loop, validation, checkpoints and the time limit in :class:`Trainer`,
+what is trained and what one step does in its two subclasses.
+
+:class:`StageOneTrainer` learns the code and the decoder (Stage I: PSNR on the missing
+contrasts plus an optional masked adversarial loss); :class:`GraderTrainer` learns to predict
+that code from incomplete inputs (Stage II, Stage I frozen). A run is reproducible from its
+seed and resumable bit for bit: batches and missing patterns depend only on the step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import platform
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+import yaml
+from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from codebrain.data.slices import SeededSampler, SliceCache, SliceDataset, build_slice_cache
+from codebrain.data.volumes import split_subjects
+from codebrain.distributed import Distributed
+from codebrain.errors import CodeBrainError, DataError, UsageError
+from codebrain.losses import MaskedAdversarialLoss, last, make_discriminator, weighted_psnr_loss
+from codebrain.metrics import slice_metrics
+from codebrain.model.config import Config
+from codebrain.model.io import load_model_dir, save_model_dir
+from codebrain.model.networks import CodeBrain
+from codebrain.patterns import missing_patterns, random_pattern
+from codebrain.training_log import TrainingLog
+
+KEEP_CHECKPOINTS = 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where a run reads and writes and how it starts: what the command line adds to the config."""
+
+    data: Path  # DIR/<subject>/<Modality>.nii.gz [+ splits.json]
+    output: Path  # the run folder
+    seed: int = 1337
+    stage1: Path | None = None  # Stage II: the Stage I run (or a complete model) to build on
+    init: str | None = None  # fine-tuning: start from this model's weights
+    resume: bool = False
+    time_limit: float | None = None  # minutes of wall time, then end cleanly
+    cache_dir: Path | None = None
+    command: str = ""  # as the user typed it, recorded in model.json
+
+
+def load_caches(opts: RunOptions, cfg: Config, ctx: Distributed) -> tuple[SliceCache, SliceCache]:
+    """Training and validation slices (one process reads the NIfTI files; the others map the cache)."""
+    mods = cfg.model.modalities
+    train_subjects = split_subjects(opts.data, "train")
+    has_val = (opts.data / "splits.json").exists()
+    val_subjects = (split_subjects(opts.data, "val") if has_val else []) or train_subjects[:1]
+
+    def build() -> tuple[SliceCache, SliceCache]:
+        train, val = (build_slice_cache(opts.data, subjects, mods, cfg.train.image_size, opts.cache_dir)
+                      for subjects in (train_subjects, val_subjects))
+        return train, val
+
+    caches = build() if ctx.main else None
+    ctx.barrier()
+    train, val = caches or build()
+    return _complete_only(train, "training"), _complete_only(val, "validation")
+
+
+def _complete_only(cache: SliceCache, what: str) -> SliceCache:
+    """Training needs every modality of a slice: Stage I encodes the full stack."""
+    keep = cache.present.all(1)
+    if not keep.any():
+        raise DataError(f"no {what} subject has every modality of the model")
+    if keep.all():
+        return cache
+    dropped = sorted({s for s, k in zip(cache.subjects, keep) if not k})
+    tqdm.write(f"codebrain-train: skipping incomplete subjects for {what}: {', '.join(dropped)}")
+    idx = np.flatnonzero(keep)
+    return SliceCache(cache.images[idx], cache.present[idx], [cache.subjects[i] for i in idx])
+
+
+def ema_with_warmup(decay: float):
+    """EMA whose decay grows as (1 + n) / (10 + n) up to ``decay``: a fixed 0.999 over a 1,600-step
+    run kept a fifth of the random initial weights in the average and ruined the model (measured)."""
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        steps = float(n)  # one read of the counter per update, not one per tensor
+        weight = 1.0 - min(decay, (1.0 + steps) / (10.0 + steps))
+        for a, c in zip(averaged, current):
+            a.lerp_(c, weight)
+
+    return update
+
+
+class Trainer:
+    """One stage of training; subclasses name the trained module and define one step."""
+
+    stage: ClassVar[int]
+    label: ClassVar[str]
+
+    def __init__(self, cfg: Config, opts: RunOptions, ctx: Distributed) -> None:
+        self.cfg, self.opts, self.ctx = cfg, opts, ctx
+        self.tc = cfg.train
+        self.device = ctx.device
+        self.cuda = self.device.type == "cuda"
+        torch.manual_seed(opts.seed)
+        self.model = CodeBrain(cfg.model)
+        self.trainable = self._prepare()
+        self.init_info = self._init_from(opts.init) if opts.init else None
+        self.model.to(self.device)
+        if self.cuda:
+            self.model.to(memory_format=torch.channels_last)
+        self.opt = torch.optim.AdamW(self.trainable.parameters(), lr=self.tc.lr, betas=self.tc.betas,
+                                     weight_decay=self.tc.weight_decay)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=self.tc.steps, eta_min=self.tc.lr_min)
+        self._add_modules()
+        # the EMA copy is what validation scores and what ships: it smooths the last steps'
+        # noise, which a short schedule with a high learning rate leaves in the weights
+        self.ema = None
+        if self.tc.ema_decay > 0:
+            self.ema = AveragedModel(self.trainable, multi_avg_fn=ema_with_warmup(self.tc.ema_decay))
+        self.net = self._parallel(self.trainable)
+        self.step = 0
+        self.best = -float("inf")
+        self.started = time.time()
+
+    # -- what a stage defines ----------------------------------------------------------
+    def _prepare(self) -> torch.nn.Module:
+        """Set the model up for this stage; returns the module that is trained."""
+        raise NotImplementedError
+
+    def _add_modules(self) -> None:
+        """Modules trained beside the model (created after the optimiser: the RNG order is part of a seed)."""
+
+    def _step(self, full: torch.Tensor, incomplete: torch.Tensor, missing: torch.Tensor,
+              given: torch.Tensor) -> dict[str, float]:
+        """One optimisation step on a batch; returns the numbers to log."""
+        raise NotImplementedError
+
+    def _predict(self, incomplete: torch.Tensor, full: torch.Tensor) -> tuple[torch.Tensor, float | None]:
+        """Validation: the completed stack and, for the grader, its code accuracy."""
+        raise NotImplementedError
+
+    def _checkpoint_modules(self) -> dict[str, torch.nn.Module]:
+        return {}
+
+    def _checkpoint_state(self) -> dict:
+        return {}
+
+    def _restore_state(self, state: dict) -> None:
+        """Put back what :meth:`_checkpoint_state` saved."""
+
+    def _log_extras(self) -> dict[str, float]:
+        return {}
+
+    def _saved_weights(self) -> dict[str, torch.Tensor]:
+        return self.model.state_dict()
+
+    def _info_extras(self) -> dict:
+        return {}
+
+    # -- shared parts ------------------------------------------------------------------
+    def _parallel(self, module: torch.nn.Module | None) -> torch.nn.Module | None:
+        if module is None or self.ctx.world == 1:
+            return module
+        return DistributedDataParallel(module, device_ids=[self.device] if self.cuda else None)
+
+    def _init_from(self, spec: str) -> dict:
+        """Start the trained stage from another model's weights (fine-tuning), not from random ones.
+
+        The source must have this config's architecture; a Stage II run takes its grader (its
+        own Stage I still comes from ``--stage1``), a Stage I run its Stage I.
+        """
+        source, info = load_model_dir(spec, stage=self.stage)
+        as_plain = lambda cfg: json.loads(json.dumps(dataclasses.asdict(cfg)))  # noqa: E731 - tuples vs lists
+        if as_plain(source.config) != as_plain(self.cfg.model):
+            raise DataError(f"--init {spec}: its architecture differs from the config's")
+        self.trainable.load_state_dict((source.stage1 if self.stage == 1 else source.grader).state_dict())
+        return {"model": str(spec), "sha256": info["sha256"]}
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda)
+
+    def _optimise(self, loss: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.sched.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.trainable)
+
+    def train_step(self, full: torch.Tensor, view: torch.Tensor, missing_row: tuple[bool, ...]) -> dict[str, float]:
+        """``view`` is the intensity-augmented input stack; the modalities in ``missing_row`` are withheld."""
+        missing = torch.tensor(missing_row, device=self.device).expand(full.shape[0], -1)
+        given = (~missing).float()[:, :, None, None]
+        return self._step(full, view * given, missing, given)
+
+    @contextlib.contextmanager
+    def averaged_weights(self) -> Iterator[None]:
+        """Swap the EMA weights in for validation and saving (a no-op without EMA)."""
+        if self.ema is None:
+            yield
+            return
+        live = {k: v.detach().clone() for k, v in self.trainable.state_dict().items()}
+        self.trainable.load_state_dict(self.ema.module.state_dict())
+        try:
+            yield
+        finally:
+            self.trainable.load_state_dict(live)
+
+    @torch.no_grad()
+    def validate(self, val: SliceDataset) -> dict[str, float]:
+        """Mean PSNR on missing modalities over the first slices, cycling through every pattern."""
+        self.model.eval()
+        patterns = missing_patterns(len(self.cfg.model.modalities))
+        n = min(len(val), self.tc.val_slices)
+        psnrs, accs = [], []
+        bs = self.tc.batch_size
+        for start in range(0, n, bs):
+            full = torch.stack([val[i][0] for i in range(start, min(start + bs, n))]).to(self.device)
+            pattern = patterns[(start // bs) % len(patterns)]
+            missing = torch.tensor(pattern, device=self.device)
+            incomplete = full * (~missing).float()[None, :, None, None]
+            with self._autocast():
+                pred, accuracy = self._predict(incomplete, full)
+            if accuracy is not None:
+                accs.append(accuracy)
+            for c in torch.nonzero(missing).flatten().tolist():
+                psnrs.append(slice_metrics(pred[:, c : c + 1], full[:, c : c + 1])["psnr"].mean().item())
+        self.trainable.train()
+        out = {"val_psnr_missing": float(np.mean(psnrs))}
+        if accs:
+            out["val_code_accuracy"] = float(np.mean(accs))
+        return out
+
+    # -- checkpoints and the model directory --------------------------------------------
+    def _modules(self) -> dict[str, torch.nn.Module]:
+        mods = {"model": self.trainable, **self._checkpoint_modules()}
+        if self.ema is not None:
+            mods["ema"] = self.ema
+        return mods
+
+    def save_checkpoint(self) -> None:
+        folder = self.opts.output / "checkpoints" / f"step-{self.step:07d}"
+        tmp = folder.with_name(f".part-{folder.name}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, module in self._modules().items():
+            save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()},
+                      str(tmp / f"{name}.safetensors"))
+        state = {"step": self.step, "best": self.best, "opt": self.opt.state_dict(),
+                 "sched": self.sched.state_dict(), **self._checkpoint_state()}
+        torch.save(state, tmp / "state.pt")
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+        for old in sorted((self.opts.output / "checkpoints").glob("step-*"))[:-KEEP_CHECKPOINTS]:
+            shutil.rmtree(old)
+
+    def load_checkpoint(self) -> bool:
+        found = sorted((self.opts.output / "checkpoints").glob("step-*"))
+        if not found:
+            return False
+        folder = found[-1]
+        for name, module in self._modules().items():
+            module.load_state_dict(load_file(str(folder / f"{name}.safetensors"), device=str(self.device)))
+        state = torch.load(folder / "state.pt", map_location=self.device, weights_only=True)
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.step, self.best = state["step"], state["best"]
+        self._restore_state(state)
+        return True
+
+    def save_model(self, metrics: dict[str, float]) -> None:
+        info = {
+            "name": self.opts.output.name,
+            "training": {
+                "config": self.cfg.to_dict(),
+                "data": str(self.opts.data),
+                "command": self.opts.command,
+                "seed": self.opts.seed,
+                "step": self.step,
+                "device": str(self.device),
+                "accelerator": torch.cuda.get_device_name(self.device) if self.cuda else platform.processor() or "cpu",
+                "torch": torch.__version__,
+                "world_size": self.ctx.world,
+                "host": socket.gethostname(),
+                "wall_time_s": round(time.time() - self.started, 1),
+            },
+            "metrics": metrics,
+        }
+        if self.init_info:
+            info["training"]["init"] = self.init_info
+        info.update(self._info_extras())
+        save_model_dir(self.opts.output, self._saved_weights(), self.cfg.model, self.stage, info)
+
+    # -- the run -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Resume from the newest checkpoint (``--resume``) or start a fresh run folder."""
+        output = self.opts.output
+        if self.opts.resume:
+            if not self.load_checkpoint():
+                raise DataError(f"--resume: {output} has no checkpoint")
+        elif (output / "checkpoints").exists() and any((output / "checkpoints").iterdir()):
+            raise UsageError(f"{output} already holds checkpoints; use --resume or another --output")
+        if self.ctx.main:
+            output.mkdir(parents=True, exist_ok=True)
+            (output / "config.yaml").write_text(yaml.safe_dump(self.cfg.to_dict(), sort_keys=False))
+        self.started = time.time()
+
+    def fit(self, train_cache: SliceCache, val_cache: SliceCache) -> None:
+        """Train to the configured number of steps (or the time limit), validating, saving the best
+        (EMA) model and checkpointing on the way."""
+        self.start()
+        tc, ctx = self.tc, self.ctx
+        dataset = SliceDataset(train_cache, augment=tc.augment, crop=tc.crop_size,
+                               intensity=tc.intensity_augmentation)
+        val = SliceDataset(val_cache)
+        sampler = SeededSampler(len(dataset), tc.batch_size, self.opts.seed, self.step, ctx.rank, ctx.world)
+        loader = DataLoader(dataset, batch_size=tc.batch_size, sampler=sampler, num_workers=tc.workers,
+                            pin_memory=self.cuda, persistent_workers=tc.workers > 0)
+        log = TrainingLog(self.opts.output, self.step) if ctx.main else None
+        n_mods = len(self.cfg.model.modalities)
+        self.trainable.train()
+        progress = tqdm(total=tc.steps, initial=self.step, desc=self.label, unit="step",
+                        disable=None if ctx.main else True)
+        running: dict[str, list[float]] = {}
+        batches = iter(loader)
+        limit = self.opts.time_limit
+        deadline = self.started + 60 * limit if limit else float("inf")
+        while self.step < tc.steps:
+            full, view = self._to_device(next(batches))
+            pattern = random_pattern(np.random.default_rng([self.opts.seed, self.step, 1]), n_mods)
+            out = self.train_step(full, view, pattern)
+            self.step += 1
+            for k, v in out.items():
+                running.setdefault(k, []).append(v)
+            out_of_time = limit is not None and ctx.mean(float(time.time() > deadline)) > 0  # all ranks agree
+            is_last = self.step == tc.steps or out_of_time
+            if self.step % tc.log_every == 0 or is_last:
+                row = {"step": self.step, "elapsed_s": round(time.time() - self.started, 1),
+                       "lr": self.sched.get_last_lr()[0]}
+                row.update({k: ctx.mean(float(np.mean(v))) for k, v in running.items()})
+                row.update(self._log_extras())
+                running.clear()
+                if self.step % tc.val_every == 0 or is_last:
+                    row.update(self._validate_and_keep_best(val))
+                if log is not None:
+                    log.write(row)
+                progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in ("loss", "psnr_missing",
+                                      "code_accuracy", "val_psnr_missing")})
+            if ctx.main and (self.step % tc.checkpoint_every == 0 or is_last):
+                self.save_checkpoint()
+            progress.update(1)
+            if out_of_time:
+                tqdm.write(f"codebrain-train: --time-limit reached at step {self.step} of {tc.steps}; "
+                           "the best validated model and a checkpoint are saved (--resume continues)")
+                break
+        progress.close()
+        if log is not None:
+            log.close()
+        ctx.barrier()
+
+    def _to_device(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        full, view, _ = (t.to(self.device, non_blocking=True) for t in batch)
+        if self.cuda:
+            full = full.contiguous(memory_format=torch.channels_last)
+            view = view.contiguous(memory_format=torch.channels_last)
+        return full, view
+
+    def _validate_and_keep_best(self, val: SliceDataset) -> dict[str, float]:
+        ctx = self.ctx
+        if not ctx.same_weights(self.trainable):
+            raise CodeBrainError(f"the {ctx.world} ranks hold different weights at step {self.step}; "
+                                 "a node or its software differs from the others")
+        if ctx.world > 1 and ctx.main:
+            tqdm.write(f"codebrain-train: step {self.step}: weights identical on all {ctx.world} ranks")
+        with self.averaged_weights():
+            metrics = self.validate(val)
+            if metrics["val_psnr_missing"] > self.best:
+                self.best = metrics["val_psnr_missing"]
+                if ctx.main:
+                    self.save_model({k: round(v, 4) for k, v in metrics.items()} | {"step": self.step})
+        return metrics
+
+
+class StageOneTrainer(Trainer):
+    """Stage I: the posterior encoder, FSQ code and decoder, with an optional masked LSGAN."""
+
+    stage = 1
+    label = "stage1"
+
+    def __init__(self, cfg: Config, opts: RunOptions, ctx: Distributed) -> None:
+        super().__init__(cfg, opts, ctx)
+        self.disc_net = self._parallel(self.disc)
+
+    def _prepare(self) -> torch.nn.Module:
+        return self.model.stage1
+
+    def _add_modules(self) -> None:
+        self.disc = None
+        if self.tc.gan_weight > 0:
+            self.disc = make_discriminator(len(self.cfg.model.modalities)).to(self.device)
+            self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=self.tc.disc_lr, betas=(0.5, 0.9))
+            self.adv = MaskedAdversarialLoss()
+        self.usage = torch.zeros(self.model.stage1.fsq.codebook_size, dtype=torch.long)
+
+    def _step(self, full, incomplete, missing, given) -> dict[str, float]:
+        tc = self.tc
+        with self._autocast():
+            fake, codes = self.net(incomplete, full)
+        loss, psnr_missing = weighted_psnr_loss(fake, full, missing, tc.missing_weight, tc.available_weight)
+        out = {"psnr_missing": psnr_missing.item()}
+        if self.disc is not None and self.step >= tc.gan_start * tc.steps:
+            loss_g, loss_d = self._adversarial_step(fake, full, missing, given)
+            loss = loss + tc.gan_weight * loss_g
+            out.update(loss_d=loss_d, loss_g=loss_g.item())
+        self._optimise(loss)
+        indices = self.model.stage1.fsq.codes_to_indices(codes.detach()).flatten().cpu()
+        self.usage += torch.bincount(indices, minlength=self.usage.numel())
+        out["loss"] = loss.item()
+        return out
+
+    def _adversarial_step(self, fake, full, missing, given) -> tuple[torch.Tensor, float]:
+        """Update the discriminator once; returns the generator's adversarial loss and the discriminator's."""
+        candidate = fake * (1 - given) + full * given
+        with self._autocast():
+            d_real = last(self.disc_net(torch.cat([full, full], 1)))
+            d_fake = last(self.disc_net(torch.cat([candidate.detach(), full], 1)))
+            loss_d = self.adv.discriminator(d_real.float(), d_fake.float(), missing)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        self.disc.requires_grad_(False)
+        with self._autocast():
+            loss_g = self.adv.generator(last(self.disc_net(torch.cat([candidate, full], 1))).float(), missing)
+        self.disc.requires_grad_(True)
+        return loss_g, loss_d.item()
+
+    def _predict(self, incomplete, full):
+        pred, _ = self.model.stage1(incomplete, full)
+        return pred, None
+
+    def _checkpoint_modules(self) -> dict[str, torch.nn.Module]:
+        return {"disc": self.disc} if self.disc is not None else {}
+
+    def _checkpoint_state(self) -> dict:
+        state = {"usage": self.usage}
+        if self.disc is not None:
+            state["opt_d"] = self.opt_d.state_dict()
+        return state
+
+    def _restore_state(self, state: dict) -> None:
+        self.usage = state["usage"].cpu()
+        if self.disc is not None:
+            self.opt_d.load_state_dict(state["opt_d"])
+
+    def _log_extras(self) -> dict[str, float]:
+        """Code perplexity and the share of the codebook used since the last log line."""
+        counts = self.usage[self.usage > 0].double()
+        if counts.numel() == 0:
+            return {}
+        p = counts / counts.sum()
+        out = {"code_perplexity": float(torch.exp(-(p * p.log()).sum())),
+               "codes_used_pct": 100.0 * counts.numel() / self.usage.numel()}
+        self.usage.zero_()
+        return out
+
+    def _saved_weights(self) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.model.state_dict().items() if k.startswith("stage1.")}
+
+
+class GraderTrainer(Trainer):
+    """Stage II: the grader learns Stage I's code of the full stack from the incomplete one."""
+
+    stage = 2
+    label = "stage2"
+
+    def _prepare(self) -> torch.nn.Module:
+        stage1, self.stage1_info = load_model_dir(self.opts.stage1, stage=1)
+        if tuple(self.stage1_info["modalities"]) != self.cfg.model.modalities:
+            raise DataError(f"--stage1 {self.opts.stage1} was trained on {self.stage1_info['modalities']}, "
+                             f"the config has {list(self.cfg.model.modalities)}")
+        self.model.stage1.load_state_dict(stage1.stage1.state_dict())
+        self.model.stage1.requires_grad_(False)
+        return self.model.grader
+
+    def _step(self, full, incomplete, missing, given) -> dict[str, float]:
+        with torch.no_grad(), self._autocast():
+            levels = self.model.stage1.fsq.codes_to_levels(self.model.stage1.encode(full).float())
+        with self._autocast():
+            logits = self.net(incomplete).float()
+        loss = self.model.grader.loss(logits, levels)
+        self._optimise(loss)
+        with torch.no_grad():
+            predicted, _ = self.model.grader.decode_logits(logits.detach())
+            accuracy = (predicted == levels).float().mean().item()
+        return {"loss": loss.item(), "code_accuracy": accuracy}
+
+    def _predict(self, incomplete, full):
+        pred, _ = self.model.complete(incomplete)
+        levels = self.model.stage1.fsq.codes_to_levels(self.model.stage1.encode(full).float())
+        return pred, (self.model.grader.predict(incomplete)[0] == levels).float().mean().item()
+
+    def _info_extras(self) -> dict:
+        # --stage1 may name a complete model, whose own grader run is not the Stage I it holds
+        prefix = "stage1_" if self.stage1_info["stage"] == 2 else ""
+        return {"stage1_training": self.stage1_info.get(f"{prefix}training"),
+                "stage1_metrics": self.stage1_info.get(f"{prefix}metrics")}
+
+
+TRAINERS: dict[str, type[Trainer]] = {"stage1": StageOneTrainer, "stage2": GraderTrainer}
