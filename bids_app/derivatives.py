@@ -15,7 +15,7 @@ from pathlib import Path
 from bids.layout.writing import build_path
 
 from codebrain import __version__
-from codebrain.data.modalities import BIDS_CE_LABEL, BIDS_SUFFIX
+from codebrain.data.bids_names import BIDS_CE_LABEL, BIDS_SUFFIX
 from codebrain.staging import atomic_write
 
 BIDS_VERSION = "1.10.0"

@@ -31,7 +31,7 @@ quoted() { sed 's/.*/"&"/' | paste -sd, -; }
 
 data() {
     [ -d "$WORK/sim/sim$(printf %04d "$SIMS")" ] || \
-        $PY -m codebrain.data.simulate --output "$WORK/sim" --subjects "$SIMS" --seed $SEED --lesions 0.6 --jobs "${JOBS:-1}"
+        $PY -m codebrain.data.simulate_cli --output "$WORK/sim" --subjects "$SIMS" --seed $SEED --lesions 0.6 --jobs "${JOBS:-1}"
     [ -d "$WORK/real" ] || \
         $PY -m codebrain.data.prepare brats --input "$SHARED/brats_style" --output "$WORK/real" --val 0 --test 0.5
     local name sims val real i

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -7,6 +7,8 @@ from codebrain.data.simulate import SimulationOptions, simulate_subject
 from codebrain.model.io import load_model_dir, read_model_info
 from codebrain.synthesize import choose_model, synthesize
 
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
+
 
 @pytest.mark.parametrize("name, modalities", [("brats", ["T1w", "T1Gd", "T2w", "FLAIR"]),
                                                ("ixi", ["T1w", "T2w", "PDw"])])

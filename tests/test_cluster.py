@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from conftest import BIN, run_cli
 
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
+
 ROOT = Path(__file__).resolve().parents[1]
 # seeded, single-threaded ANTs: the two paths must agree to float rounding, not to registration noise
 OPTIONS = ("--max-spacing", "3", "--omp-nthreads", "1", "--random-seed", "5", "--no-n4")

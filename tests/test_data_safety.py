@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
+
 
 def tree(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` (hidden ones included) with its sha256."""

@@ -14,6 +14,8 @@ import pytest
 import torch
 from conftest import run_cli
 
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 

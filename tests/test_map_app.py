@@ -26,9 +26,11 @@ from nibabel.processing import resample_from_to
 from app.dicom_writer import SCALE, write_synthetic_series
 from app.selection import assign, load_rules
 from app.study_builder import new_study, write_study
-from codebrain.data.simulate import main as simulate_main
+from codebrain.data.simulate_cli import main as simulate_main
 from codebrain.errors import UsageError
 from codebrain.preprocess import coregister, to_ants, to_nibabel
+
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
 
 ROOT = Path(__file__).resolve().parents[1]
 # the MAP's own environment (scripts/setup.sh makes .venv-map); another can be named for the run

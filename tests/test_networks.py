@@ -20,7 +20,9 @@ def test_paper_presets_match_published_parameter_counts(preset):
     assert abs(n_params(Grader(cfg)) - PAPER_GRADER) / PAPER_GRADER < 0.05
 
 
-@pytest.mark.parametrize("preset", preset_names())
+# the paper-sized presets take seconds each on a CPU: end to end, not the fast layer
+@pytest.mark.parametrize("preset", [pytest.param(p, marks=pytest.mark.slow) if p.startswith(("paper", "bundled"))
+                                    else p for p in preset_names()])
 def test_forward_shapes(preset):
     cfg = load_config(preset).model
     model = CodeBrain(cfg).eval()
@@ -33,6 +35,7 @@ def test_forward_shapes(preset):
     assert pred.shape == x.shape and conf.shape == (2, 1, 8, 8)
 
 
+@pytest.mark.slow
 def test_small_preset_fits_the_cpu_budget():
     model = CodeBrain(load_config("small").model).eval()
     with FlopCounterMode(display=False) as counter:

@@ -3,8 +3,11 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from codebrain.preprocess import bias_correct, seed_ants
+
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
 
 RAW_T1 = Path(__file__).resolve().parents[1] / "examples" / "TCGA-FG-6692-raw" / "t1n.nii.gz"
 

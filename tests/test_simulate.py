@@ -23,6 +23,7 @@ def digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_images(tmp_path):
     args = ["--subjects", "1", "--resolution", "2", "--modalities", "T1w,FLAIR"]
     run_cli("codebrain-simulate", "--output", tmp_path / "a", "--seed", "3", *args)
@@ -33,6 +34,7 @@ def test_same_seed_same_bytes_other_seed_other_images(tmp_path):
     assert a["sim0001/T1w.nii.gz"] != c["sim0001/T1w.nii.gz"]
 
 
+@pytest.mark.slow
 def test_training_layout(sim_data):
     for subject in ("sim0001", "sim0002", "sim0003"):
         folder = sim_data / subject
@@ -94,12 +96,14 @@ def test_lesions_enhance_with_gadolinium_and_glow_on_flair():
     assert sub.images["FLAIR"][oedema].mean() > 1.5 * sub.images["FLAIR"][wm].mean()
 
 
+@pytest.mark.slow
 def test_correlation_with_real_averages():
     r = template_correlations(SPM)
     for modality, floor in CORRELATION_FLOOR.items():
         assert r[modality] >= floor, (modality, r)
 
 
+@pytest.mark.slow
 def test_bids_output_is_valid_and_loads_in_pybids(tmp_path):
     from bids import BIDSLayout
 
@@ -124,6 +128,7 @@ def test_bids_output_is_valid_and_loads_in_pybids(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["--modalities", "T1w,T3w"], "unknown modality"),
     (["--subjects", "0"], "--subjects"),

@@ -11,6 +11,8 @@ from codebrain.errors import CodeBrainError
 from codebrain.resources import prepare_inference
 from codebrain.synthesize import Synthesizer
 
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -10,6 +10,8 @@ import pytest
 from conftest import BIN, TINY_MODALITIES, run_cli
 from safetensors.torch import load_file
 
+pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
+
 
 def read_log(run):
     with open(run / "log.csv") as f:

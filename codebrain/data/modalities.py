@@ -1,7 +1,7 @@
 """The canonical modality names and how public layouts spell them.
 
 Every part of CodeBrain speaks these five names; the file-name tables below are the
-only place that knows how BraTS, IXI and BIDS spell them.
+only place that knows how BraTS and IXI spell them (BIDS: ``bids_names``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,6 @@ BRATS_SUFFIXES: dict[str, str] = {
     "t2f": "FLAIR", "flair": "FLAIR",
 }
 IXI_SUFFIXES: dict[str, str] = {"T1": "T1w", "T2": "T2w", "PD": "PDw"}
-
-# BIDS spelling: (suffix, ce entity or None). T1Gd is any ``ce-`` label on a T1w.
-BIDS_SUFFIX: dict[str, str] = {
-    "T1w": "T1w", "T1Gd": "T1w", "T2w": "T2w", "PDw": "PDw", "FLAIR": "FLAIR",
-}
-BIDS_CE_LABEL = "gadolinium"
 
 
 def check_modalities(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:

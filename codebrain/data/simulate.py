@@ -1,31 +1,23 @@
-"""``codebrain-simulate``: multi-contrast brain subjects from tissue maps and MR physics.
+"""The simulator: multi-contrast brain subjects from tissue maps and MR physics.
 
 Each subject is the MNI152 anatomy under a random affine and a smooth non-linear
 deformation, optionally with a glioma-like lesion, imaged with jittered relaxation
 times and clinical-range sequence parameters, then given a smooth bias field and Rician
 noise. Everything is drawn from one seed per subject, so the same seed gives the same
-bytes. The default layout is the training folder (``DIR/<subject>/<Modality>.nii.gz``,
-skull-stripped, 1 mm, co-registered); ``--bids`` writes a raw BIDS dataset instead.
+bytes. Writing subjects out is elsewhere: ``training_folder`` (the training layout),
+``simulate_bids`` (a raw BIDS dataset), ``simulate_cli`` (``codebrain-simulate``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import multiprocessing
-import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from codebrain.cli import make_parser, run_command
 from codebrain.data.anatomy import Anatomy, template_anatomy
 from codebrain.data.lesions import add_lesion
-from codebrain.data.modalities import MODALITIES, check_modalities
+from codebrain.data.modalities import MODALITIES
 from codebrain.data.physics import (
     GD_RELAXIVITY,
     TISSUES,
@@ -34,8 +26,6 @@ from codebrain.data.physics import (
     random_sequences,
     signal,
 )
-from codebrain.data.volumes import save_nifti
-from codebrain.errors import UsageError
 
 LABELS: dict[str, int] = {t: i + 1 for i, t in enumerate(TISSUES)}  # 0 is background
 MAGNITUDE = (300.0, 600.0)
@@ -174,100 +164,3 @@ def simulate_subject(
 def subject_seeds(seed: int, n: int) -> list[int]:
     """Independent per-subject seeds, so subject k does not depend on how many are made."""
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
-
-
-def _brain_box(brain: np.ndarray, affine: np.ndarray, margin: int) -> tuple[tuple[slice, ...], np.ndarray]:
-    """The brain's bounding box plus a margin, and the affine of the cropped grid."""
-    idx = np.argwhere(brain)
-    lo = np.maximum(idx.min(0) - margin, 0)
-    hi = np.minimum(idx.max(0) + margin + 1, brain.shape)
-    cropped = affine.copy()
-    cropped[:3, 3] = affine[:3, :3] @ lo + affine[:3, 3]
-    return tuple(slice(a, b) for a, b in zip(lo, hi)), cropped
-
-
-def write_training_subject(subject: Subject, out: Path) -> None:
-    """Training layout: skull-stripped, co-registered, 1 mm, plus labels and sequence sidecars."""
-    out.mkdir(parents=True, exist_ok=True)
-    box, affine = _brain_box(subject.brain, subject.affine, margin=4)
-    for modality, image in subject.images.items():
-        save_nifti((image * subject.brain)[box], affine, out / f"{modality}.nii.gz")
-        sidecar = subject.sequences[modality].sidecar(subject.field_strength)
-        (out / f"{modality}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
-    save_nifti((subject.labels * subject.brain)[box], affine, out / "labels.nii.gz", np.uint8)
-    meta = dict(subject.metadata, labels=LABELS)
-    (out / "simulation.json").write_text(json.dumps(meta, indent=2) + "\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("codebrain-simulate", __doc__.split("\n\n")[0])
-    parser.add_argument("--output", required=True, type=Path, help="folder to create or fill")
-    parser.add_argument("--subjects", type=int, default=4, help="number of subjects (default 4)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--modalities", default=",".join(MODALITIES),
-                        help="comma-separated list (default: all of %(default)s)")
-    parser.add_argument("--lesions", type=float, default=0.5, metavar="P",
-                        help="probability that a subject has a lesion (default 0.5)")
-    parser.add_argument("--resolution", type=int, choices=(1, 2), default=1,
-                        help="anatomy grid in mm (default 1; 2 is 8x faster, for tests)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="subjects simulated in parallel processes (default 1; not with --bids)")
-    parser.add_argument("--bids", action="store_true",
-                        help="write a raw BIDS dataset (skull on, own grid per contrast)")
-    parser.add_argument("--sessions", type=int, default=1,
-                        help="sessions per subject in --bids mode (default 1: no ses- level)")
-    parser.add_argument("--missing", type=float, default=0.5, metavar="P",
-                        help="--bids: probability that a subject lacks some contrasts (default 0.5)")
-    return parser
-
-
-def _main(args: argparse.Namespace) -> int:
-    try:
-        modalities = check_modalities(args.modalities.split(","))
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    if args.subjects < 1:
-        raise UsageError("--subjects must be at least 1")
-    if not 0.0 <= args.lesions <= 1.0 or not 0.0 <= args.missing <= 1.0:
-        raise UsageError("--lesions and --missing are probabilities in [0, 1]")
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.sessions < 1:
-        raise UsageError("--sessions must be at least 1")
-    if args.output.exists() and not args.output.is_dir():
-        raise UsageError(f"--output {args.output} exists and is not a folder")
-    options = SimulationOptions(lesion_probability=args.lesions, resolution=args.resolution)
-    if args.bids:
-        from codebrain.data.simulate_bids import write_bids_dataset
-
-        write_bids_dataset(args.output, args.subjects, args.seed, modalities, options,
-                           sessions=args.sessions, missing_probability=args.missing)
-        return 0
-    args.output.mkdir(parents=True, exist_ok=True)
-    jobs = [(seed, modalities, options, args.output / f"sim{index + 1:04d}")
-            for index, seed in enumerate(subject_seeds(args.seed, args.subjects))]
-    progress = tqdm(total=len(jobs), desc="simulating", unit="subject", disable=None)
-    if args.jobs == 1:
-        for job in jobs:
-            _simulate_and_write(*job)
-            progress.update(1)
-    else:  # subjects are seeded alone; one thread per worker, so the bytes equal an OMP_NUM_THREADS=1 run
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
-            for future in as_completed([pool.submit(_simulate_and_write, *job) for job in jobs]):
-                future.result()
-                progress.update(1)
-    progress.close()
-    return 0
-
-
-def _simulate_and_write(seed: int, modalities: tuple[str, ...], options: SimulationOptions, out: Path) -> None:
-    write_training_subject(simulate_subject(seed, modalities, options), out)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), _main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

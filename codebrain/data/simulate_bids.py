@@ -16,7 +16,7 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from codebrain import __version__
-from codebrain.data.modalities import BIDS_CE_LABEL, BIDS_SUFFIX
+from codebrain.data.bids_names import BIDS_CE_LABEL, BIDS_SUFFIX
 from codebrain.data.simulate import SimulationOptions, simulate_subject, subject_seeds
 from codebrain.data.volumes import resample_array, save_nifti
 

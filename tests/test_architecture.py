@@ -1,0 +1,79 @@
+"""The package's shape: imports run one way (no cycle) and the core knows nothing of its front ends."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("codebrain", "bids_app", "app")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module of the three packages -> the project modules it imports (anywhere in the file)."""
+    graph: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            deps = set()
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                         else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+                deps |= {n for n in names if n.split(".")[0] in PACKAGES}
+            graph[_module_name(path)] = deps
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a list of modules, or None."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for dep in sorted(graph.get(node, ())):
+            if dep not in graph:  # a package's __init__ re-export or a name imported from a module
+                continue
+            if state.get(dep) == 1:
+                return path[path.index(dep):] + [dep]
+            if dep not in state:
+                found = visit(dep, path + [dep])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
+
+
+def test_the_graph_sees_real_imports():
+    graph = import_graph()
+    assert "codebrain.trainer" in graph["codebrain.train"]
+    assert "codebrain.errors" in graph["bids_app.exit_codes"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_no_import_cycle():
+    assert find_cycle(import_graph()) is None
+
+
+def test_the_core_imports_no_front_end():
+    graph = import_graph()
+    leaks = sorted((m, d) for m, deps in graph.items() if m.startswith("codebrain")
+                   for d in deps if d.split(".")[0] in ("bids_app", "app"))
+    assert leaks == []
+
+
+def test_bids_knowledge_in_the_core_stays_in_its_modules():
+    """BIDS names live in data/bids_names.py, used by the simulator's BIDS writer alone in the core."""
+    users = sorted(m for m, deps in import_graph().items()
+                   if m.startswith("codebrain") and "codebrain.data.bids_names" in deps)
+    assert users == ["codebrain.data.simulate_bids"]
