@@ -51,7 +51,7 @@ def model_predictor(model: CodeBrain) -> Predictor:
     would count its faint background noise, which no user ever sees, against it (about 5 points
     of SSIM on FLAIR targets, whose real background is exactly 0).
     """
-    model.to(memory_format=torch.channels_last)  # as in codebrain.synthesize: oneDNN's fast layout
+    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # oneDNN's fast layout (stub lacks it)
 
     def predict(incomplete: torch.Tensor, missing: np.ndarray) -> torch.Tensor:
         given = torch.from_numpy(~missing).to(incomplete.device)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from monai.metrics import PSNRMetric, SSIMMetric
@@ -19,10 +21,10 @@ def slice_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.T
     """
     pred = pred.float().clamp(0, 1)
     target = target.float()
-    psnr = _psnr(pred, target).view(-1)
+    psnr = cast(torch.Tensor, _psnr(pred, target)).view(-1)
     return {
         "psnr": torch.clamp(psnr, max=100.0),  # a perfect slice would be +inf
-        "ssim": 100.0 * _ssim(pred, target).view(-1),
+        "ssim": 100.0 * cast(torch.Tensor, _ssim(pred, target)).view(-1),
         "mae": 1000.0 * (pred - target).abs().mean(dim=(1, 2, 3)),
     }
 

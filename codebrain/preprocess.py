@@ -185,7 +185,8 @@ def preprocess(
         image = to_ants(img)
         corrected[name] = bias_correct(image) if n4 else image
     fixed = reference_grid(corrected[ref_name], max_spacing)
-    warped, transforms = {ref_name: fixed}, {ref_name: []}
+    warped = {ref_name: fixed}
+    transforms: dict[str, list[str]] = {ref_name: []}
     for name, image in corrected.items():
         if name != ref_name:
             warped[name], transforms[name] = coregister(image, fixed, f"{workdir}/{name}_to_{ref_name}_")

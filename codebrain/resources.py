@@ -23,8 +23,8 @@ def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
     v2 = root / "cpu.max"
     try:
         if v2.is_file():
-            quota, period = v2.read_text().split()[:2]
-            return None if quota == "max" else int(quota) / int(period)
+            limit, window = v2.read_text().split()[:2]
+            return None if limit == "max" else int(limit) / int(window)
         quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
         period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
     except (OSError, ValueError):

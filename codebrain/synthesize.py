@@ -99,7 +99,7 @@ class Synthesizer:
         self.model, self.info = load_model_dir(model, device=self.device)
         # NAFNet's full-resolution 1x1/depthwise convolutions and layer norms run several times
         # faster on oneDNN in channels-last layout than through NCHW reorders at every layer
-        self.model.to(memory_format=torch.channels_last)
+        self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # the stub lacks it
         self.info["path"] = str(resolve_model_dir(model))
         self.modalities = tuple(self.info["modalities"])
         self.planes, self.batch_size, self.progress = tuple(planes), batch_size, progress
@@ -240,10 +240,10 @@ def _main(args: argparse.Namespace) -> int:
     with staged_outputs(args.output_dir, reserve) as stage:
         result = synth.run(images)
         for modality, img in result.images.items():
-            save_nifti(img.dataobj, img.affine, stage / f"{modality}.nii.gz")
+            save_nifti(np.asarray(img.dataobj), img.affine, stage / f"{modality}.nii.gz")
             if args.confidence:
                 conf = result.confidence[modality]
-                save_nifti(conf.dataobj, conf.affine, stage / f"{modality}_confidence.nii.gz")
+                save_nifti(np.asarray(conf.dataobj), conf.affine, stage / f"{modality}_confidence.nii.gz")
     print(f"synthesized {', '.join(result.images)} with {synth.info.get('name', args.model)} -> {args.output_dir}")
     return 0
 

@@ -20,7 +20,7 @@ from codebrain.cli import make_parser, run_command
 from codebrain.distributed import Distributed
 from codebrain.errors import UsageError
 from codebrain.model.config import Config, load_config
-from codebrain.trainer import TRAINERS, RunOptions, load_caches
+from codebrain.trainer import STAGE1_NEEDED, TRAINERS, RunOptions, load_caches
 
 
 def _apply_overrides(cfg: Config, args: argparse.Namespace) -> Config:
@@ -47,7 +47,7 @@ def train(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     if args.stage == "stage2" and args.stage1 is None:
-        raise UsageError("stage2 needs --stage1 RUN1 (the Stage I run folder)")
+        raise UsageError(STAGE1_NEEDED)  # before the slice caches are built
     opts = run_options(args)
     ctx = Distributed(args.device)
     try:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ from codebrain.patterns import missing_patterns, random_pattern
 from codebrain.training_log import TrainingLog
 
 KEEP_CHECKPOINTS = 2
+STAGE1_NEEDED = "stage2 needs --stage1 RUN1 (the Stage I run folder)"
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ def load_caches(opts: RunOptions, cfg: Config, ctx: Distributed) -> tuple[SliceC
 
 def _complete_only(cache: SliceCache, what: str) -> SliceCache:
     """Training needs every modality of a slice: Stage I encodes the full stack."""
-    keep = cache.present.all(1)
+    keep = np.asarray(cache.present.all(axis=1), dtype=bool)
     if not keep.any():
         raise DataError(f"no {what} subject has every modality of the model")
     if keep.all():
         return cache
-    dropped = sorted({s for s, k in zip(cache.subjects, keep) if not k})
+    dropped = sorted({s for s, k in zip(cache.subjects, keep.tolist()) if not k})
     tqdm.write(f"codebrain-train: skipping incomplete subjects for {what}: {', '.join(dropped)}")
     idx = np.flatnonzero(keep)
     return SliceCache(cache.images[idx], cache.present[idx], [cache.subjects[i] for i in idx])
@@ -121,7 +122,7 @@ class Trainer:
         self.init_info = self._init_from(opts.init) if opts.init else None
         self.model.to(self.device)
         if self.cuda:
-            self.model.to(memory_format=torch.channels_last)
+            self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # the stub lacks it
         self.opt = torch.optim.AdamW(self.trainable.parameters(), lr=self.tc.lr, betas=self.tc.betas,
                                      weight_decay=self.tc.weight_decay)
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=self.tc.steps, eta_min=self.tc.lr_min)
@@ -156,10 +157,10 @@ class Trainer:
     def _checkpoint_modules(self) -> dict[str, torch.nn.Module]:
         return {}
 
-    def _checkpoint_state(self) -> dict:
+    def _checkpoint_state(self) -> dict[str, Any]:
         return {}
 
-    def _restore_state(self, state: dict) -> None:
+    def _restore_state(self, state: dict[str, Any]) -> None:
         """Put back what :meth:`_checkpoint_state` saved."""
 
     def _log_extras(self) -> dict[str, float]:
@@ -172,8 +173,8 @@ class Trainer:
         return {}
 
     # -- shared parts ------------------------------------------------------------------
-    def _parallel(self, module: torch.nn.Module | None) -> torch.nn.Module | None:
-        if module is None or self.ctx.world == 1:
+    def _parallel(self, module: torch.nn.Module) -> torch.nn.Module:
+        if self.ctx.world == 1:
             return module
         return DistributedDataParallel(module, device_ids=[self.device] if self.cuda else None)
 
@@ -283,7 +284,7 @@ class Trainer:
         return True
 
     def save_model(self, metrics: dict[str, float]) -> None:
-        info = {
+        info: dict[str, Any] = {
             "name": self.opts.output.name,
             "training": {
                 "config": self.cfg.to_dict(),
@@ -349,8 +350,8 @@ class Trainer:
             out_of_time = limit is not None and ctx.mean(float(time.time() > deadline)) > 0  # all ranks agree
             is_last = self.step == tc.steps or out_of_time
             if self.step % tc.log_every == 0 or is_last:
-                row = {"step": self.step, "elapsed_s": round(time.time() - self.started, 1),
-                       "lr": self.sched.get_last_lr()[0]}
+                row: dict[str, float] = {"step": self.step, "elapsed_s": round(time.time() - self.started, 1),
+                                         "lr": float(self.sched.get_last_lr()[0])}
                 row.update({k: ctx.mean(float(np.mean(v))) for k, v in running.items()})
                 row.update(self._log_extras())
                 running.clear()
@@ -403,13 +404,13 @@ class StageOneTrainer(Trainer):
 
     def __init__(self, cfg: Config, opts: RunOptions, ctx: Distributed) -> None:
         super().__init__(cfg, opts, ctx)
-        self.disc_net = self._parallel(self.disc)
+        self.disc_net = self._parallel(self.disc) if self.disc is not None else None
 
     def _prepare(self) -> torch.nn.Module:
         return self.model.stage1
 
     def _add_modules(self) -> None:
-        self.disc = None
+        self.disc: torch.nn.Module | None = None
         if self.tc.gan_weight > 0:
             self.disc = make_discriminator(len(self.cfg.model.modalities)).to(self.device)
             self.opt_d = torch.optim.AdamW(self.disc.parameters(), lr=self.tc.disc_lr, betas=(0.5, 0.9))
@@ -434,18 +435,20 @@ class StageOneTrainer(Trainer):
 
     def _adversarial_step(self, fake, full, missing, given) -> tuple[torch.Tensor, float]:
         """Update the discriminator once; returns the generator's adversarial loss and the discriminator's."""
+        disc, disc_net = self.disc, self.disc_net
+        assert disc is not None and disc_net is not None  # called only with a discriminator
         candidate = fake * (1 - given) + full * given
         with self._autocast():
-            d_real = last(self.disc_net(torch.cat([full, full], 1)))
-            d_fake = last(self.disc_net(torch.cat([candidate.detach(), full], 1)))
+            d_real = last(disc_net(torch.cat([full, full], 1)))
+            d_fake = last(disc_net(torch.cat([candidate.detach(), full], 1)))
             loss_d = self.adv.discriminator(d_real.float(), d_fake.float(), missing)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
-        self.disc.requires_grad_(False)
+        disc.requires_grad_(False)
         with self._autocast():
-            loss_g = self.adv.generator(last(self.disc_net(torch.cat([candidate, full], 1))).float(), missing)
-        self.disc.requires_grad_(True)
+            loss_g = self.adv.generator(last(disc_net(torch.cat([candidate, full], 1))).float(), missing)
+        disc.requires_grad_(True)
         return loss_g, loss_d.item()
 
     def _predict(self, incomplete, full):
@@ -455,13 +458,13 @@ class StageOneTrainer(Trainer):
     def _checkpoint_modules(self) -> dict[str, torch.nn.Module]:
         return {"disc": self.disc} if self.disc is not None else {}
 
-    def _checkpoint_state(self) -> dict:
-        state = {"usage": self.usage}
+    def _checkpoint_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"usage": self.usage}
         if self.disc is not None:
             state["opt_d"] = self.opt_d.state_dict()
         return state
 
-    def _restore_state(self, state: dict) -> None:
+    def _restore_state(self, state: dict[str, Any]) -> None:
         self.usage = state["usage"].cpu()
         if self.disc is not None:
             self.opt_d.load_state_dict(state["opt_d"])
@@ -488,6 +491,8 @@ class GraderTrainer(Trainer):
     label = "stage2"
 
     def _prepare(self) -> torch.nn.Module:
+        if self.opts.stage1 is None:
+            raise UsageError(STAGE1_NEEDED)
         stage1, self.stage1_info = load_model_dir(self.opts.stage1, stage=1)
         if tuple(self.stage1_info["modalities"]) != self.cfg.model.modalities:
             raise DataError(f"--stage1 {self.opts.stage1} was trained on {self.stage1_info['modalities']}, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import cast
 
 import nibabel as nib
 import numpy as np
@@ -49,7 +50,10 @@ def template_anatomy(resolution: int = 1) -> Anatomy:
     gm = np.asarray(gm_img.dataobj, dtype=np.float32)
     wm = np.asarray(datasets.load_mni152_wm_template(resolution=resolution).dataobj, dtype=np.float32)
     gm, wm = gm / max(gm.max(), 1e-6), wm / max(wm.max(), 1e-6)
-    load = lambda name: _resample_to(nib.load(str(TEMPLATE_DIR / f"mni2009c_2mm_{name}.nii.gz")), shape, affine)  # noqa: E731
+    def load(name: str) -> np.ndarray:
+        return _resample_to(cast(nib.Nifti1Image, nib.load(str(TEMPLATE_DIR / f"mni2009c_2mm_{name}.nii.gz"))),
+                            shape, affine)
+
     csf, icv_mask, head = load("csf"), load("brain_mask"), load("head_mask")
 
     brain = (icv_mask > 0.5) | (gm + wm > 0.5)

@@ -16,12 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
 from codebrain.data.modalities import BRATS_SUFFIXES
-from codebrain.data.volumes import save_nifti
+from codebrain.data.volumes import read_nifti, save_nifti
 from codebrain.errors import DataError, NoInputError
 
 
@@ -97,7 +96,7 @@ def _preprocess_raw(src: Source, shared: Path, subject: str, target: Path) -> No
     """
     from codebrain.preprocess import preprocess
 
-    images = {m: nib.load(str(src.path(shared, subject, m))) for m in src.files}
+    images = {m: read_nifti(src.path(shared, subject, m), f"{subject} {m}") for m in src.files}
     result = preprocess(images, reference=next(iter(src.files)), workdir=target.parent / f".prep-{subject}")
     arrays = {m: img.get_fdata(dtype=np.float32) for m, img in result.images.items()}
     covered = ndimage.binary_fill_holes(np.all([a > 0 for a in arrays.values()], axis=0))

@@ -9,6 +9,7 @@ the simulation to the blur an average of 152 affinely aligned brains has.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import nibabel as nib
 import numpy as np
@@ -43,7 +44,8 @@ def template_correlations(
     sigma = smoothing_fwhm_mm / 2.355
     out = {}
     for modality in modalities:
-        real = nib.load(str(next(Path(spm_dir).glob(f"canonical_avg152{SPM_NAMES[modality]}.nii*"))))
+        average = next(Path(spm_dir).glob(f"canonical_avg152{SPM_NAMES[modality]}.nii*"))
+        real = cast(nib.Nifti1Image, nib.load(str(average)))
         simulated = resample_array(ndimage.gaussian_filter(sim.images[modality], sigma), sim.affine,
                                    real.shape, real.affine)
         interior = ndimage.binary_erosion(sim.brain, iterations=erosion_mm) if erosion_mm else sim.brain

@@ -79,7 +79,7 @@ def _deform(
     )
     warp.set_random_state(seed=seed)
     with torch.no_grad():
-        out = np.asarray(warp(stack), dtype=np.float32)
+        out = np.asarray(warp(stack), dtype=np.float32)  # type: ignore[arg-type]  # MONAI takes arrays too
     return {n: out[i] for i, n in enumerate(names)}, out[-1] > 0.5
 
 
@@ -101,7 +101,8 @@ def _contrast(
         pd, t1, t2 = props[tissue]
         if modality == "T1Gd" and tissue == "enhancing":
             t1 = 1.0 / (1.0 / t1 + GD_RELAXIVITY[field_strength] * gd_mM / 1000.0)
-        out += frac * np.float32(signal(seq, np.float64(pd), np.float64(t1), np.float64(t2)))
+        out += frac * np.float32(signal(seq, np.asarray(pd, np.float64), np.asarray(t1, np.float64),
+                                        np.asarray(t2, np.float64)))
     return out
 
 

@@ -118,13 +118,14 @@ def write_bids_dataset(
             anat.mkdir(parents=True, exist_ok=True)
             present = list(modalities) if index == 0 else _present_modalities(modalities, rng, missing_probability)
             for modality in present:
-                voxel, kind = ACQUISITIONS[modality]
-                voxel = tuple(max(v, float(options.resolution)) for v in voxel)  # never finer than the anatomy
+                nominal, kind = ACQUISITIONS[modality]
+                fine = float(options.resolution)  # never finer than the anatomy
+                voxel = (max(nominal[0], fine), max(nominal[1], fine), max(nominal[2], fine))
                 data, affine = acquire(subject.images[modality], subject.affine, voxel, rng)
                 scale = 4000.0 / max(float(np.percentile(data, 99.9)), 1e-6)
                 name = _bids_name(label, session, modality)
                 save_nifti(np.clip(np.round(data * scale), 0, 32767), affine, anat / f"{name}.nii.gz", np.int16)
-                sidecar = subject.sequences[modality].sidecar(subject.field_strength)
+                sidecar: dict[str, float | str] = dict(subject.sequences[modality].sidecar(subject.field_strength))
                 sidecar.update(MRAcquisitionType=kind, SliceThickness=voxel[2])
                 if modality == "T1Gd":
                     sidecar["ContrastBolusIngredient"] = "GADOLINIUM"

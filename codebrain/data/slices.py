@@ -11,8 +11,10 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +23,9 @@ from tqdm import tqdm
 
 from codebrain.data.volumes import NORMALISATION, load_subject
 from codebrain.staging import atomic_write
+
+if TYPE_CHECKING:  # MONAI is imported only when augmenting
+    from monai.transforms import Compose
 
 CACHE_VERSION = 1
 MIN_BRAIN_FRACTION = 0.1  # keep slices with at least 10 % of the subject's largest brain area
@@ -43,7 +48,9 @@ def pad_or_crop(array: np.ndarray, size: int) -> np.ndarray:
             start = (size - n) // 2
             src.append(slice(0, n))
             dst.append(slice(start, start + n))
-    out[(..., *dst)] = array[(..., *src)]
+    target: tuple = (..., *dst)
+    source: tuple = (..., *src)
+    out[target] = array[source]
     return out
 
 
@@ -108,7 +115,7 @@ def _subject_slices(folder: Path, modalities: tuple[str, ...], size: int) -> tup
     return pad_or_crop(slices, size).astype(np.float16), [m in vols.data for m in modalities]
 
 
-def _augmentations(crop: int, intensity: str = "standard"):
+def _augmentations(crop: int, intensity: str = "standard") -> tuple[Compose, Compose]:
     """Spatial augmentation for whole stacks, intensity augmentation for the model's input only.
 
     ``domain-random`` draws each input contrast through a random monotone intensity curve
@@ -129,7 +136,7 @@ def _augmentations(crop: int, intensity: str = "standard"):
         RandSpatialCrop,
     )
 
-    spatial = [
+    spatial: list[Callable] = [
         RandFlip(prob=0.5, spatial_axis=0),
         RandAffine(prob=0.5, rotate_range=(0.26,), scale_range=(0.1, 0.1), translate_range=(8, 8),
                    padding_mode="zeros"),
@@ -171,7 +178,10 @@ class SliceDataset(Dataset):
         self.cache = cache
         self.augment = augment
         self.crop = crop
-        self._spatial, self._intensity = _augmentations(crop, intensity) if augment or crop else (None, None)
+        self._spatial: Compose | None = None
+        self._intensity: Compose | None = None
+        if augment or crop:
+            self._spatial, self._intensity = _augmentations(crop, intensity)
 
     def __len__(self) -> int:
         return len(self.cache.images)
@@ -187,7 +197,7 @@ class SliceDataset(Dataset):
             else:  # crop only
                 full = _plain(self._spatial.transforms[-1](full))
             view = full
-            if self.augment:
+            if self.augment and self._intensity is not None:
                 self._intensity.set_random_state(seed=seed + 1)
                 with warnings.catch_warnings():  # a crop outside the brain is all zero: nothing to shift
                     warnings.filterwarnings("ignore", message="The image's intensity is a single value")

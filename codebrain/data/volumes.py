@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import nibabel as nib
 import numpy as np
@@ -54,7 +55,7 @@ class SubjectVolumes:
 def read_nifti(path: Path, what: str) -> nib.Nifti1Image:
     """Load and decompress now, so a corrupt or truncated file fails here with one clear line."""
     try:
-        img = nib.load(str(path))
+        img = cast(nib.Nifti1Image, nib.load(str(path)))  # NIfTI-1 or -2: the same API
         wide = img.get_data_dtype().itemsize > 4  # float64 (or 64-bit integer) on disk
         data = img.get_fdata(dtype=np.float64 if wide else np.float32)
     except Exception as err:  # nibabel raises many types for a corrupt file
@@ -81,7 +82,7 @@ def save_nifti(array: np.ndarray, affine: np.ndarray, path: Path, dtype=np.float
         nib.save(img, tmp)
 
 
-def as_3d(img: nib.spatialimages.SpatialImage, name: str) -> nib.spatialimages.SpatialImage:
+def as_3d(img: nib.Nifti1Image, name: str) -> nib.Nifti1Image:
     """The image as 3D: a single-volume 4D file (as some converters write) is squeezed, others refused."""
     if len(img.shape) == 4 and img.shape[3] == 1:
         img = img.slicer[..., 0]

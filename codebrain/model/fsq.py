@@ -16,6 +16,9 @@ from torch import nn
 class FSQ(nn.Module):
     """Quantize channel ``i`` of an NCHW tensor to ``levels[i]`` values in [-1, 1]."""
 
+    _levels: torch.Tensor  # (1, C, 1, 1) levels per channel, a buffer
+    _basis: torch.Tensor  # (1, C, 1, 1) mixed-radix place values of the codebook index, a buffer
+
     def __init__(self, levels: list[int] | tuple[int, ...], eps: float = 1e-3) -> None:
         super().__init__()
         if not levels or min(levels) < 2:
