@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 from pathlib import Path
 
 from bids_app.derivatives import write_text
-from bids_app.sink import records_dir
+from bids_app.records import SessionRecord, records_dir
 from codebrain.data.modalities import MODALITIES
 from codebrain.errors import NoInputError
 
@@ -22,16 +21,15 @@ def _rows(output_dir: Path) -> list[dict[str, str]]:
     order = {m: i for i, m in enumerate(MODALITIES)}
     rows = []
     for path in sorted(records_dir(output_dir).glob("sub-*.json")):
-        r = json.loads(path.read_text())
-        synthesized = sorted(r["synthesized"], key=order.get)
-        confidence = r["mean_confidence"]
+        r = SessionRecord.read(path)
+        synthesized = sorted(r.synthesized, key=order.__getitem__)
         rows.append({
-            "participant_id": f"sub-{r['subject']}",
-            "session_id": f"ses-{r['session']}" if r["session"] else "n/a",
-            "given": "+".join(r["given"]), "synthesized": "+".join(synthesized),
-            "reference": r["reference"], "model": r["model"]["name"],
-            "mean_confidence": " ".join(f"{m}:{confidence[m]:.3f}" for m in synthesized),
-            "held_out_psnr": " ".join(f"{m}:{v['psnr']:.2f}" for m, v in r["held_out_metrics"].items()) or "n/a",
+            "participant_id": f"sub-{r.subject}",
+            "session_id": f"ses-{r.session}" if r.session else "n/a",
+            "given": "+".join(r.given), "synthesized": "+".join(synthesized),
+            "reference": r.reference, "model": r.model["name"],
+            "mean_confidence": " ".join(f"{m}:{r.mean_confidence[m]:.3f}" for m in synthesized),
+            "held_out_psnr": " ".join(f"{m}:{v['psnr']:.2f}" for m, v in r.held_out_metrics.items()) or "n/a",
         })
     return rows
 

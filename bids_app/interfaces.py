@@ -227,7 +227,7 @@ class WriteDerivatives(SimpleInterface):
             list(self.inputs.confidence_files or []), self.inputs.mask_file, list(self.inputs.transforms or []),
             json.loads(Path(self.inputs.model_info).read_text()))
         self._results["out_json"] = str(Path(runtime.cwd) / "written.json")
-        Path(self._results["out_json"]).write_text(json.dumps(record, indent=2))
+        record.write(Path(self._results["out_json"]))
         return runtime
 
 
@@ -248,10 +248,10 @@ class SubjectReport(SimpleInterface):
     output_spec = _ReportOutput
 
     def _run_interface(self, runtime):
+        from bids_app.records import SessionRecord, subject_records
         from bids_app.report import write_subject_report
-        from bids_app.sink import subject_records
 
         output_dir, subject = Path(self.inputs.output_dir), self.inputs.subject
-        records = subject_records(output_dir, subject, [json.loads(Path(f).read_text()) for f in self.inputs.records])
+        records = subject_records(output_dir, subject, [SessionRecord.read(Path(f)) for f in self.inputs.records])
         self._results["out_report"] = str(write_subject_report(output_dir, subject, records))
         return runtime

@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bids_app.derivatives import entities_prefix, write_text  # noqa: E402
+from bids_app.derivatives import write_text  # noqa: E402
+from bids_app.records import SessionRecord  # noqa: E402
 from codebrain import __version__  # noqa: E402
 from codebrain.staging import atomic_write  # noqa: E402
 
@@ -118,45 +119,44 @@ def comparison_figure(name: str, real: np.ndarray, synth: np.ndarray, mask: np.n
     _save(fig, path)
 
 
-def _session_section(root: Path, record: dict) -> str:
-    files, ses = record["files"], record["session"]
-    prefix = entities_prefix(record["subject"], ses)
-    figures = Path(f"sub-{record['subject']}") / "figures"
+def _session_section(root: Path, record: SessionRecord) -> str:
+    files, prefix = record.files, record.name
+    figures = Path(f"sub-{record.subject}") / "figures"
     mask = _load(root, files["mask"]) > 0
     preproc = {m: _load(root, f) for m, f in files["preproc"].items()}
-    reference = preproc[record["reference"]]
+    reference = preproc[record.reference]
     out = [f"<h2>{html.escape(prefix)}</h2>", "<table>",
-           f"<tr><th>given</th><td>{', '.join(record['given'])}</td></tr>",
-           f"<tr><th>synthesized</th><td>{', '.join(record['synthesized'])}</td></tr>",
-           f"<tr><th>held out (real, for comparison)</th><td>{', '.join(record['held_out']) or '-'}</td></tr>",
-           f"<tr><th>reference (grid of every output)</th><td>{record['reference']}</td></tr>",
-           f"<tr><th>model</th><td>{html.escape(record['model']['name'])} "
-           f"(sha256 {record['model']['sha256'][:12]}...)</td></tr>",
+           f"<tr><th>given</th><td>{', '.join(record.given)}</td></tr>",
+           f"<tr><th>synthesized</th><td>{', '.join(record.synthesized)}</td></tr>",
+           f"<tr><th>held out (real, for comparison)</th><td>{', '.join(record.held_out) or '-'}</td></tr>",
+           f"<tr><th>reference (grid of every output)</th><td>{record.reference}</td></tr>",
+           f"<tr><th>model</th><td>{html.escape(record.model['name'])} "
+           f"(sha256 {record.model['sha256'][:12]}...)</td></tr>",
            "<tr><th>mean confidence in the brain</th><td>"
-           + ", ".join(f"{m}: {v:.3f}" for m, v in record["mean_confidence"].items()) + "</td></tr>",
+           + ", ".join(f"{m}: {v:.3f}" for m, v in record.mean_confidence.items()) + "</td></tr>",
            "<tr><th>source files</th><td>" + "<br>".join(html.escape(os.path.basename(p))
-                                                         for p in record["sources"].values()) + "</td></tr>",
+                                                         for p in record.sources.values()) + "</td></tr>",
            "</table>"]
-    out += [f'<p class="warn">{html.escape(w)}</p>' for w in record["warnings"]]
+    out += [f'<p class="warn">{html.escape(w)}</p>' for w in record.warnings]
 
     def figure(name: str, caption: str, draw) -> None:
         draw(root / figures / name)
         out.append(f'<figure><img src="{(figures / name).as_posix()}" alt="{html.escape(caption)}">'
                    f"<figcaption>{caption}</figcaption></figure>")
 
-    figure(f"{prefix}_desc-mask.png", f"Brain mask (red) on the {record['reference']} reference.",
+    figure(f"{prefix}_desc-mask.png", f"Brain mask (red) on the {record.reference} reference.",
            lambda p: mask_figure(reference, mask, p))
-    moving = {m: v for m, v in preproc.items() if m != record["reference"]}
+    moving = {m: v for m, v in preproc.items() if m != record.reference}
     if moving:
         figure(f"{prefix}_desc-coreg.png", "Co-registered inputs with the reference's edges (cyan) on top.",
                lambda p: registration_figure(reference, moving, mask, p))
-    given = {m: preproc[m] for m in record["given"]}
+    given = {m: preproc[m] for m in record.given}
     synth = {m: _load(root, f) for m, f in files["synth"].items()}
     conf = {m: _load(root, f) for m, f in files["confidence"].items()}
     figure(f"{prefix}_desc-synth.png", "Inputs, synthesized contrasts and their confidence maps "
            "(the grader's probability of its chosen code; dark = least sure).",
            lambda p: synthesis_figure(given, synth, conf, mask, p))
-    for name, metrics in record["held_out_metrics"].items():
+    for name, metrics in record.held_out_metrics.items():
         figure(f"{prefix}_desc-heldout{name}.png", f"The real {name} (held out from the model) beside the "
                f"synthesized one: PSNR {metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.1f} %.",
                lambda p, n=name, m=metrics: comparison_figure(n, preproc[n], synth[n], mask, m, p))
@@ -172,11 +172,11 @@ METHODS = ("Each anatomical image was reoriented to RAS and bias-corrected with 
            "percentile inside the brain; the confidence maps are the grader's probability of its chosen code.")
 
 
-def write_subject_report(output_dir: Path, subject: str, records: list[dict]) -> Path:
+def write_subject_report(output_dir: Path, subject: str, records: list[SessionRecord]) -> Path:
     """Draw the figures and write ``sub-<l>.html`` atomically; returns its path."""
-    records = sorted(records, key=lambda r: r["session"] or "")
+    records = sorted(records, key=lambda r: r.session or "")
     sections = [_session_section(output_dir, r) for r in records]
-    model = records[0]["model"]["name"] if records else "-"
+    model = records[0].model["name"] if records else "-"
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>sub-{html.escape(subject)}: "
             f"CodeBrain</title><style>{STYLE}</style></head><body>"
             f"<h1>CodeBrain report: sub-{html.escape(subject)}</h1>" + "\n".join(sections)

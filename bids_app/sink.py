@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nibabel as nib
@@ -12,13 +11,13 @@ from bids_app.derivatives import (
     bids_uri,
     confidence_sidecar,
     copy_atomic,
-    entities_prefix,
     image_path,
     mask_path,
     synth_sidecar,
     transform_path,
     write_json,
 )
+from bids_app.records import SessionRecord, records_dir
 from codebrain.data.volumes import save_nifti
 from codebrain.metrics import volume_metrics
 
@@ -30,7 +29,7 @@ def _save_mask(src: str, dst: Path) -> None:
 
 def write_session(session: dict, modalities: list[str], preproc_files: list[str], synthesized: list[str],
                   synth_files: list[str], confidence_files: list[str], mask_file: str, transforms: list[str],
-                  model: dict) -> dict:
+                  model: dict) -> SessionRecord:
     """Everything under ``sub-<l>/[ses-<s>/]anat``; returns a record for the report and the group level."""
     bids_dir, out_root = Path(session["bids_dir"]), Path(session["output_dir"])
     subject, ses, reference = session["subject"], session.get("session"), session["reference"]
@@ -86,28 +85,13 @@ def write_session(session: dict, modalities: list[str], preproc_files: list[str]
             real = preproc_files[modalities.index(modality)]
             synth = synth_files[synthesized.index(modality)]
             comparison[modality] = volume_metrics(nib.load(synth).get_fdata(), nib.load(real).get_fdata(), mask_data)
-    record = {
-        "subject": subject, "session": ses, "reference": reference,
-        "given": list(given), "held_out": held_out, "synthesized": synthesized,
-        "sources": session["sources"], "files": files, "output_dir": str(out_root),
-        "model": {"name": model["name"], "sha256": model["sha256"], "path": model.get("path")},
-        "mean_confidence": confidence, "held_out_metrics": comparison,
-        "warnings": model.get("warnings", []),
-    }
-    write_json(records_dir(out_root) / f"{entities_prefix(subject, ses)}.json", record)
+    record = SessionRecord(
+        subject=subject, session=ses, reference=reference,
+        given=list(given), held_out=held_out, synthesized=synthesized,
+        sources=session["sources"], files=files, output_dir=str(out_root),
+        model={"name": model["name"], "sha256": model["sha256"], "path": model.get("path")},
+        mean_confidence=confidence, held_out_metrics=comparison,
+        warnings=model.get("warnings", []),
+    )
+    record.write(records_dir(out_root) / f"{record.name}.json")
     return record
-
-
-def records_dir(output_dir: Path) -> Path:
-    return output_dir / "logs" / "sessions"
-
-
-def subject_records(output_dir: Path, subject: str, new: list[dict]) -> list[dict]:
-    """This run's sessions plus those written by earlier runs (``--session-label`` runs one at a time)."""
-    by_session = {}
-    for path in records_dir(output_dir).glob(f"sub-{subject}*.json"):
-        record = json.loads(path.read_text())
-        if record["subject"] == subject:
-            by_session[record["session"]] = record
-    by_session.update({r["session"]: r for r in new})
-    return list(by_session.values())
