@@ -33,6 +33,7 @@ from bids_app.multiproc import TetheredMultiProcPlugin
 from codebrain import __version__
 from codebrain.data.modalities import MODALITIES
 from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError, WriteError, run_guarded
+from codebrain.resources import available_cpus
 
 EPILOG = textwrap.fill("exit codes: " + "; ".join(f"{code} {text}" for code, text in ec.MEANINGS.items()) + ".", 100)
 
@@ -86,8 +87,9 @@ def build_parser() -> Parser:
                      help="if another run holds one of these subjects (in OUTPUT_DIR or the work dir), wait for it "
                           "instead of exiting 75")
     run.add_argument("--clean-workdir", action="store_true", help="delete the work dir after a successful run")
-    run.add_argument("--nprocs", "--n-cpus", type=int, default=len(os.sched_getaffinity(0)),
-                     help="processes for nipype MultiProc (default: all cores)")
+    run.add_argument("--nprocs", "--n-cpus", type=int, default=available_cpus(),
+                     help="processes for nipype MultiProc (default: the CPUs this process may use: its "
+                          "affinity, capped by a container's CPU quota)")
     run.add_argument("--omp-nthreads", type=int,
                      help="threads per ANTs node (default: half of --nprocs, at most 8; synthesis uses all)")
     run.add_argument("--random-seed", type=int, metavar="N",
