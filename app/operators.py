@@ -70,7 +70,7 @@ class ModalitySelectorOperator(DICOMSeriesSelectorOperator):
         spec.output("selected")
 
     def select(self, studies: list) -> dict[str, DICOMSeries]:
-        """The study's series per modality; the checks that make a study unusable raise AppError."""
+        """The study's series per modality; the checks that make a study unusable raise DataError."""
         if not studies:
             raise NoInputError("no DICOM study in the input folder")
         if len(studies) > 1:

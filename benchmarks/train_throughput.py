@@ -3,7 +3,7 @@
     python benchmarks/train_throughput.py --preset paper-ixi --batch-size 8 --device cuda --json out.json
     python benchmarks/train_throughput.py --preset small --batch-size 4 --size 128 --device cpu
 
-The steps are codebrain-train's own (``Trainer.train_step``: optimiser, scheduler and
+The steps are codebrain-train's own (``Trainer.train_step`` of ``codebrain.trainer``: optimiser, scheduler and
 logging work included); Stage I runs in its adversarial phase, the slower one.
 ``--compile`` wraps the networks in torch.compile. ``--anchor ref_bench.json`` (written by
 ``../shared/anchors/codebrain-official/bench_ref.py`` in the same device call) adds the ratio to
@@ -18,15 +18,15 @@ import platform
 import resource
 import tempfile
 import time
-from argparse import Namespace
 from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from codebrain.distributed import Distributed
 from codebrain.model.config import load_config
 from codebrain.model.io import save_model_dir
-from codebrain.train import Distributed, Trainer
+from codebrain.trainer import GraderTrainer, RunOptions, StageOneTrainer, Trainer
 
 
 def peak_memory_gib(device: torch.device) -> float:
@@ -39,13 +39,13 @@ def make_trainers(preset: str, device: str, compile_: bool, workdir: Path) -> tu
     """The real training steps of codebrain-train, Stage I past the start of its adversarial phase."""
     cfg = load_config(preset)
     ctx = Distributed(device)
-    args = Namespace(stage="stage1", seed=0, output=workdir / "stage1", stage1=None, init=None)
-    stage1 = Trainer(args, cfg, ctx)
+    first = RunOptions(data=workdir, output=workdir / "stage1", seed=0)
+    stage1 = StageOneTrainer(cfg, first, ctx)
     stage1.step = cfg.train.steps  # the slower phase, with the discriminator update
     state = {k: v for k, v in stage1.model.state_dict().items() if k.startswith("stage1.")}
-    save_model_dir(args.output, state, cfg.model, 1, {"name": "benchmark"})
-    stage2 = Trainer(Namespace(stage="stage2", seed=0, output=workdir / "stage2", stage1=args.output, init=None),
-                     cfg, ctx)
+    save_model_dir(first.output, state, cfg.model, 1, {"name": "benchmark"})
+    stage2 = GraderTrainer(cfg, RunOptions(data=workdir, output=workdir / "stage2", seed=0, stage1=first.output),
+                           ctx)
     for trainer in (stage1, stage2):
         if compile_:
             trainer.net = torch.compile(trainer.net)

@@ -51,7 +51,7 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def check_destinations(targets: Iterable[Path], inputs: Iterable[Path], overwrite: bool) -> None:
-    """Refuse (EXIT_CONFLICT) a target that is an input, or that exists when ``overwrite`` is off."""
+    """Refuse (OutputConflictError) a target that is an input, or that exists when ``overwrite`` is off."""
     inputs = list(inputs)
     for target in targets:
         for source in inputs:
