@@ -56,7 +56,7 @@ def check_folders(args: list[str]) -> None:
     output = Path(known.output or os.environ.get("HOLOSCAN_OUTPUT_PATH") or "output")
     if output.resolve().is_relative_to(inputs.resolve()):
         raise UsageError(f"output folder {output} lies inside the input {inputs}, which is only read; "
-                       "choose another output folder")
+                         "choose another output folder")
     try:
         output.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=output):  # permissions and read-only mounts alike, even for root

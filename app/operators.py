@@ -112,7 +112,7 @@ class SeriesVolumesOperator(DICOMSeriesToVolumeOperator):
         kept = len(series.get_sop_instances())
         if getattr(series, "codebrain_files", kept) > kept:
             raise DataError(f"{label}: {series.codebrain_files - kept} instance(s) at the same position as another "
-                           "(duplicated or repeated slices)")
+                            "(duplicated or repeated slices)")
         check_series(native_datasets(series), label)
         self.prepare_series(series)
         voxels = self.generate_voxel_data(series).astype(np.float32)  # (slice, row, column)
@@ -156,7 +156,7 @@ class SynthesisOperator(Operator):
             found = [path] if (path / "model.json").is_file() else sorted(p.parent for p in path.glob("*/model.json"))
             if len(found) > 1:
                 raise UsageError(f"{path} holds several models ({', '.join(p.name for p in found)}); "
-                               "point -m at one")
+                                 "point -m at one")
             if found:
                 missing = [f for f in MODEL_FILES if not (found[0] / f).is_file()]
                 if missing:
@@ -175,7 +175,7 @@ class SynthesisOperator(Operator):
         usable = {m: v for m, v in volumes.items() if m in synth.modalities}
         if not usable:
             raise DataError(f"model {synth.info['name']} takes {', '.join(synth.modalities)}; "
-                           f"the study has {', '.join(volumes)}")
+                            f"the study has {', '.join(volumes)}")
         synth.check_modalities(usable)  # before the costly registration
         reference = choose_reference(list(usable))
         with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:

@@ -43,7 +43,7 @@ def load_rules(path: Path | None = None) -> str:
         name = selection.get("name") if isinstance(selection, dict) else None
         if name not in MODALITIES:
             raise UsageError(f"selection rules {path}: selection {i + 1} is named {name!r}; names must be "
-                           f"modalities ({', '.join(MODALITIES)})")
+                             f"modalities ({', '.join(MODALITIES)})")
         if not isinstance(selection.get("conditions"), dict) or not selection["conditions"]:
             raise UsageError(f"selection rules {path}: selection {i + 1} ({name}) has no conditions")
     return json.dumps(rules)

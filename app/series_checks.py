@@ -18,7 +18,7 @@ def check_series(datasets: Sequence[Dataset], label: str) -> None:
     no duplicated instance or position, evenly spaced parallel slices."""
     if any(ds.get("SOPClassUID") == ENHANCED_MR or int(ds.get("NumberOfFrames") or 1) > 1 for ds in datasets):
         raise DataError(f"{label}: an Enhanced (multi-frame) MR series, which this application does not read; "
-                       "send the scanner's classic (one image per slice) export of the series")
+                        "send the scanner's classic (one image per slice) export of the series")
     if len(datasets) < 2:
         raise DataError(f"{label}: a single-slice series cannot be a volume")
     for ds in datasets:
@@ -44,4 +44,4 @@ def check_series(datasets: Sequence[Dataset], label: str) -> None:
         raise DataError(f"{label}: two slices at the same position (duplicated instances or several echoes)")
     if np.ptp(steps) > 0.01 * steps.mean() + 1e-3:
         raise DataError(f"{label}: uneven slice spacing ({steps.min():.2f} to {steps.max():.2f} mm): "
-                       "gaps or missing slices")
+                        "gaps or missing slices")

@@ -118,14 +118,14 @@ def check_output_dir(bids_dir: Path, output_dir: Path) -> None:
     bids, out = bids_dir.resolve(), output_dir.resolve()
     if out == bids or (out.is_relative_to(bids) and not out.is_relative_to(bids / "derivatives")):
         raise UsageError(f"OUTPUT_DIR {output_dir} is inside the raw dataset but not under derivatives/; "
-                        f"use e.g. {bids_dir / 'derivatives' / 'codebrain'}")
+                         f"use e.g. {bids_dir / 'derivatives' / 'codebrain'}")
     writable_dir(output_dir, "OUTPUT_DIR")
 
 
 def check_work_dir(bids_dir: Path, work_dir: Path) -> None:
     if work_dir.resolve().is_relative_to(bids_dir.resolve()):
         raise UsageError(f"--work-dir {work_dir} is inside the raw dataset, which is only read; "
-                        "run from another folder or pass --work-dir")
+                         "run from another folder or pass --work-dir")
     writable_dir(work_dir, "--work-dir")
 
 
@@ -147,7 +147,7 @@ def check_free_space(plans: list, factors: dict[Path, int]) -> None:
         free = shutil.disk_usage(folder).free
         if free < factor * inputs:
             raise WriteError(f"no space left on {folder}: {free >> 20} MiB free, at least "
-                            f"{(factor * inputs) >> 20} MiB needed for {len(plans)} session(s)")
+                             f"{(factor * inputs) >> 20} MiB needed for {len(plans)} session(s)")
 
 
 def full_disk(crashes: list[Path], folders: list[Path]) -> Path | None:
@@ -265,7 +265,7 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
             raise WriteError(f"no space left on {full} (the workflow stopped; "
                              "rerun after freeing space to resume)") from None
         raise WorkflowError(f"the workflow failed ({str(err).splitlines()[0]}); crash files: "
-                        f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}") from None
+                            f"{', '.join(c.name for c in crashes) or 'none'} in {args.output_dir / 'logs'}") from None
     finally:
         progress.close()
     if args.clean_workdir:

@@ -70,7 +70,7 @@ def load_filters(path: Path | None) -> dict[str, dict]:
     unknown = [k for k in raw if k.lower() not in names]
     if unknown:
         raise UsageError(f"--bids-filter-file {path}: unknown modality {unknown[0]!r} "
-                        f"(use {', '.join(sorted(names))})")
+                         f"(use {', '.join(sorted(names))})")
     return {names[k.lower()]: v for k, v in raw.items()}
 
 

@@ -16,7 +16,7 @@ def validator() -> str:
     found = shutil.which("bids-validator-deno") or shutil.which("bids-validator-deno", path=beside_python)
     if not found:
         raise BidsValidationError("the BIDS validator (pip install bids-validator-deno) is not installed; "
-                        "install it or pass --skip-bids-validation")
+                                  "install it or pass --skip-bids-validation")
     return found
 
 
@@ -33,4 +33,4 @@ def validate(bids_dir: Path) -> None:
     if errors:
         first = errors[0]
         raise BidsValidationError(f"BIDS validation failed with {len(errors)} error(s), first: {first.get('code')} "
-                        f"at {first.get('location', '?')} (fix the dataset or pass --skip-bids-validation)")
+                                  f"at {first.get('location', '?')} (fix the dataset or pass --skip-bids-validation)")

@@ -496,7 +496,7 @@ class GraderTrainer(Trainer):
         stage1, self.stage1_info = load_model_dir(self.opts.stage1, stage=1)
         if tuple(self.stage1_info["modalities"]) != self.cfg.model.modalities:
             raise DataError(f"--stage1 {self.opts.stage1} was trained on {self.stage1_info['modalities']}, "
-                             f"the config has {list(self.cfg.model.modalities)}")
+                            f"the config has {list(self.cfg.model.modalities)}")
         self.model.stage1.load_state_dict(stage1.stage1.state_dict())
         self.model.stage1.requires_grad_(False)
         return self.model.grader

@@ -75,7 +75,7 @@ def resolve_model_dir(spec: str | Path) -> Path:
     path = Path(spec)
     if not (path / "model.json").is_file():
         raise NoInputError(f"{spec} is neither a model directory (no model.json) nor a bundled model "
-                        f"({', '.join(BUNDLED)})")
+                           f"({', '.join(BUNDLED)})")
     return path
 
 
