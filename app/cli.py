@@ -91,6 +91,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codebrain-map: done in {time.time() - started:.0f} s", flush=True)
 
     try:  # writing the series: a full disk (74), a folder made read-only mid-run (73)
-        return run_guarded("codebrain-map", run, CODES, debug=debug, output=Path("the output folder"))
+        return run_guarded("codebrain-map", run, CODES, debug=debug, output="the output folder")
     except SystemExit as err:  # argparse has printed its message
         return EXIT_USAGE if err.code else 0

@@ -61,7 +61,7 @@ def exit_code(err: CodeBrainError, codes: ExitCodes) -> int:
     return EXIT_FAILURE
 
 
-def write_error(err: OSError, where: Path) -> CodeBrainError:
+def write_error(err: OSError, where: Path | str) -> CodeBrainError:
     """One line naming the cause of a failed write: a full disk or an I/O fault, else cannot create."""
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         return WriteError(f"no space left on {where}")
@@ -70,20 +70,32 @@ def write_error(err: OSError, where: Path) -> CodeBrainError:
     return CannotCreateError(f"cannot write {where}: {err.strerror or err}")
 
 
+def _as_user_error(err: Exception, output: Path | str | None = None) -> CodeBrainError | None:
+    """The kind a failure is for the user, or None for a bug.
+
+    A ``FileNotFoundError`` is a missing input; an ``OSError`` of a write (``WRITE_ERRNOS``) that
+    escaped the staged writers counts against ``output`` (named where the OS gave no file name).
+    """
+    if isinstance(err, CodeBrainError):
+        return err
+    if isinstance(err, FileNotFoundError):
+        return NoInputError(f"not found: {err.filename or err}")
+    if isinstance(err, OSError) and output is not None and err.errno in WRITE_ERRNOS:
+        return write_error(err, err.filename or output)
+    return None
+
+
 def run_guarded(
     prog: str,
     action: Callable[[], int | None],
     codes: ExitCodes,
     *,
     debug: bool = False,
-    output: Path | None = None,
+    output: Path | str | None = None,
     on_interrupt: str = "interrupted",
 ) -> int:
-    """Run ``action`` and turn every failure into one stderr line and the front end's exit code.
-
-    ``output`` names where an unexpected failed write (an ``OSError`` outside the staged writers)
-    is reported against; without it such an error is a bug like any other.
-    """
+    """Run ``action`` and turn every failure into one stderr line and the front end's exit code
+    (the traceback too with ``debug``; the code stays the same)."""
     def report(err: BaseException, line: str, code: int) -> int:
         if debug:
             traceback.print_exception(err)
@@ -92,20 +104,10 @@ def run_guarded(
 
     try:
         return action() or 0
-    except CodeBrainError as err:
-        return report(err, f"error: {err}", exit_code(err, codes))
-    except FileNotFoundError as err:
-        return report(err, f"error: not found: {err.filename or err}", exit_code(NoInputError(), codes))
     except KeyboardInterrupt as err:
         return report(err, on_interrupt, EXIT_INTERRUPTED)
-    except OSError as err:
-        if output is None or err.errno not in WRITE_ERRNOS:
-            return _bug(err, report)
-        error = write_error(err, Path(err.filename or output))
-        return report(err, f"error: {error}", exit_code(error, codes))
     except Exception as err:  # noqa: BLE001 - the last line of defence for users
-        return _bug(err, report)
-
-
-def _bug(err: Exception, report: Callable[[BaseException, str, int], int]) -> int:
-    return report(err, f"error: {type(err).__name__}: {err} (rerun with --debug for details)", EXIT_FAILURE)
+        known = _as_user_error(err, output)
+        if known is None:  # a bug
+            return report(err, f"error: {type(err).__name__}: {err} (rerun with --debug for details)", EXIT_FAILURE)
+        return report(err, f"error: {known}", exit_code(known, codes))

@@ -4,6 +4,7 @@ top-level handler prints one line (plus the traceback with --debug) without chan
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
 import pytest
 
@@ -54,8 +55,6 @@ def test_bids_app_kinds_follow_the_bids_apps_spec():
     (errno.EROFS, CannotCreateError, "cannot write /out"),
 ])
 def test_a_failed_write_names_its_cause(number, kind, text):
-    from pathlib import Path
-
     err = write_error(OSError(number, "boom"), Path("/out"))
     assert type(err) is kind and str(err).startswith(text)
 
@@ -85,7 +84,5 @@ def test_debug_adds_the_traceback_not_another_code(capsys):
 
 def test_unexpected_write_failures_are_reported_against_the_output():
     assert run_guarded("prog", _fail(OSError(errno.ENOSPC, "full")), bids.CODES, output=None) == 1  # a bug
-    from pathlib import Path
-
     assert run_guarded("prog", _fail(OSError(errno.ENOSPC, "full")), bids.CODES, output=Path("/out")) == 74
     assert run_guarded("prog", lambda: None, CORE_CODES) == 0
