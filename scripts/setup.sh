@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+# The two environments take about 5 GiB; a full disk otherwise surfaces as a pip OSError mid-install.
+free_kib=$(df -Pk . | awk 'NR == 2 {print $4}')
+if [ ! -x .venv-map/bin/python ] && [ "$free_kib" -lt $((6 * 1024 * 1024)) ]; then
+    echo "setup: only $((free_kib / 1024)) MiB free under $PWD; .venv and .venv-map need about 6 GiB" >&2
+    exit 1
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # Pin the CPU wheel first, so no resolver ever pulls a multi-GB CUDA build.
