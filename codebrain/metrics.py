@@ -30,14 +30,18 @@ def slice_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.T
 
 
 def volume_metrics(pred, target, mask) -> dict[str, float]:
-    """Mean slice metrics over the axial slices holding brain, both volumes normalised by the training rule.
+    """Mean slice metrics over the axial slices holding brain, as ``codebrain-eval`` scores them.
 
     For comparing a synthesized volume with a real one on the same grid (a held-out contrast).
+    Only the real volume is normalised, by the rule the model was trained with; the synthesized one
+    is already in those units (a model output is never renormalised: dividing it by its own 99.5th
+    percentile, as this did before, brightened every output whose brightest voxels fell short and
+    cost about 2 dB on real patients, and scored an image at the wrong scale as perfect).
     """
     mask = np.asarray(mask) > 0
     keep = np.flatnonzero(mask.any(axis=(0, 1)))
     if keep.size == 0:
         raise ValueError("the mask is empty")
-    as_slices = [torch.from_numpy(np.moveaxis(normalise(np.asarray(v, np.float32), mask)[..., keep], 2, 0)[:, None])
-                 for v in (pred, target)]
+    volumes = (np.asarray(pred, np.float32) * mask, normalise(np.asarray(target, np.float32), mask))
+    as_slices = [torch.from_numpy(np.ascontiguousarray(np.moveaxis(v[..., keep], 2, 0)[:, None])) for v in volumes]
     return {k: round(float(v.mean()), 3) for k, v in slice_metrics(*as_slices).items()}
