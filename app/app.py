@@ -17,6 +17,7 @@ from app.operators import (
 )
 from app.selection import load_rules
 from codebrain.errors import NoInputError, UsageError
+from codebrain.preprocess import PrepSettings
 
 PLANES = ("axial", "coronal", "sagittal")
 
@@ -34,7 +35,7 @@ def settings() -> dict:
     if seed and not seed.isdigit():
         raise UsageError(f"CODEBRAIN_RANDOM_SEED must be a non-negative integer, not {seed!r}")
     return {"device": device, "planes": planes, "confidence": confidence, "rules": load_rules(),
-            "seed": int(seed) if seed else None}
+            "prep": PrepSettings(seed=int(seed) if seed else None)}
 
 
 class CodeBrainApp(Application):
@@ -55,7 +56,7 @@ class CodeBrainApp(Application):
         selector = ModalitySelectorOperator(self, rules=options["rules"], name="modality_selector")
         volumes = SeriesVolumesOperator(self, name="series_volumes")
         synthesis = SynthesisOperator(self, model_path=str(context.model_path or ""), device=options["device"],
-                                      confidence=options["confidence"], planes=options["planes"], seed=options["seed"],
+                                      confidence=options["confidence"], planes=options["planes"], prep=options["prep"],
                                       name="synthesis")
         writer = SyntheticSeriesWriterOperator(self, output_folder=output, name="series_writer")
         self.add_flow(loader, selector, {("dicom_study_list", "dicom_study_list")})

@@ -19,11 +19,12 @@ from monai.deploy.operators import DICOMDataLoaderOperator, DICOMSeriesSelectorO
 from nibabel.processing import resample_from_to
 
 from app.dicom_writer import write_synthetic_series
+from app.payloads import SelectedSeries, StudyVolumes, SynthesizedSeries
 from app.selection import assign
 from app.series_checks import check_series
 from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError
 from codebrain.model.io import BUNDLED
-from codebrain.preprocess import choose_reference, preprocess
+from codebrain.preprocess import PrepSettings, choose_reference, preprocess
 from codebrain.resources import prepare_inference
 from codebrain.synthesize import Synthesizer, best_bundled_model
 
@@ -91,7 +92,7 @@ class ModalitySelectorOperator(DICOMSeriesSelectorOperator):
         chosen = self.select(studies)
         for name, s in chosen.items():
             log.info("%s <- %s", name, describe(s))
-        op_output.emit({"study": studies[0], "series": chosen}, "selected")
+        op_output.emit(SelectedSeries(studies[0], chosen), "selected")
 
 
 class SeriesVolumesOperator(DICOMSeriesToVolumeOperator):
@@ -126,9 +127,9 @@ class SeriesVolumesOperator(DICOMSeriesToVolumeOperator):
         return image
 
     def compute(self, op_input, op_output, context) -> None:
-        selected = op_input.receive("selected")
-        volumes = {name: (self.volume(name, s), s) for name, s in selected["series"].items()}
-        op_output.emit({"study": selected["study"], "volumes": volumes}, "volumes")
+        selected: SelectedSeries = op_input.receive("selected")
+        volumes = {name: (self.volume(name, s), s) for name, s in selected.series.items()}
+        op_output.emit(StudyVolumes(selected.study, volumes), "volumes")
 
 
 class SynthesisOperator(Operator):
@@ -136,9 +137,9 @@ class SynthesisOperator(Operator):
     and bring every result back onto the reference series' own grid."""
 
     def __init__(self, fragment: Fragment, *args, model_path: str | None, device: str, confidence: bool,
-                 planes: tuple[str, ...], seed: int | None = None, **kwargs) -> None:
+                 planes: tuple[str, ...], prep: PrepSettings, **kwargs) -> None:
         self.model_path, self.device, self.confidence, self.planes = model_path, device, confidence, planes
-        self.seed = seed  # CODEBRAIN_RANDOM_SEED: seeded, single-threaded ANTs, bitwise repeatable
+        self.prep = prep  # from the environment: CODEBRAIN_RANDOM_SEED seeds ANTs (bitwise repeatable)
         super().__init__(fragment, *args, **kwargs)
 
     def setup(self, spec: OperatorSpec) -> None:
@@ -168,8 +169,8 @@ class SynthesisOperator(Operator):
         return name
 
     def compute(self, op_input, op_output, context) -> None:
-        received = op_input.receive("volumes")
-        volumes = received["volumes"]
+        received: StudyVolumes = op_input.receive("volumes")
+        volumes = received.volumes
         threads = prepare_inference()
         synth = Synthesizer(self._model(list(volumes)), device=self.device, planes=self.planes, progress=True)
         usable = {m: v for m, v in volumes.items() if m in synth.modalities}
@@ -178,9 +179,7 @@ class SynthesisOperator(Operator):
                             f"the study has {', '.join(volumes)}")
         synth.check_modalities(usable)  # before the costly registration
         reference = choose_reference(list(usable))
-        with tempfile.TemporaryDirectory(prefix="codebrain-map-") as work:
-            prep = preprocess({m: img for m, (img, _) in usable.items()}, reference=reference, workdir=work,
-                              threads=threads, seed=self.seed)
+        prep = preprocess({m: img for m, (img, _) in usable.items()}, reference, self.prep, threads)
         ordered = {reference: prep.images[reference]} | prep.images
         result = synth.run(ordered)
         native, ref_series = usable[reference]
@@ -190,12 +189,11 @@ class SynthesisOperator(Operator):
             data = np.asarray(resample_from_to(img, native, order=1).dataobj, dtype=np.float32) * mask
             return np.clip(data, 0, None).transpose(2, 1, 0)  # (slice, row, column) as the series
 
-        op_output.emit({
-            "study": received["study"], "reference": ref_series,
-            "images": {m: on_reference(img) for m, img in result.images.items()},
-            "confidence": {m: on_reference(img) for m, img in result.confidence.items()} if self.confidence else {},
-            "model": result.model_info | {"inputs": list(usable)},
-        }, "synthesized")
+        op_output.emit(SynthesizedSeries(
+            received.study, ref_series, {m: on_reference(img) for m, img in result.images.items()},
+            result.model_info | {"inputs": list(usable)},
+            {m: on_reference(img) for m, img in result.confidence.items()} if self.confidence else {},
+        ), "synthesized")
 
 
 class SyntheticSeriesWriterOperator(Operator):
@@ -210,10 +208,9 @@ class SyntheticSeriesWriterOperator(Operator):
         spec.input("synthesized")
 
     def compute(self, op_input, op_output, context) -> None:
-        done = op_input.receive("synthesized")
-        reference: DICOMSeries = done["reference"]
-        datasets = native_datasets(reference)
-        numbers = [int(s.SeriesNumber) for s in done["study"].get_all_series() if str(s.SeriesNumber or "").isdigit()]
+        done: SynthesizedSeries = op_input.receive("synthesized")
+        datasets = native_datasets(done.reference)
+        numbers = [int(s.SeriesNumber) for s in done.study.get_all_series() if str(s.SeriesNumber or "").isdigit()]
         number = max(numbers, default=0) + 1
         try:
             self.output_folder.mkdir(parents=True, exist_ok=True)
@@ -222,10 +219,10 @@ class SyntheticSeriesWriterOperator(Operator):
             raise CannotCreateError(f"cannot write to {self.output_folder}: {err.strerror}") from None
         try:
             folders = []
-            for kind, images in (("synthetic", done["images"]), ("confidence", done["confidence"])):
+            for kind, images in (("synthetic", done.images), ("confidence", done.confidence)):
                 for modality, volume in images.items():
                     folder = f"{kind}-{modality}"
-                    write_synthetic_series(volume, datasets, modality, done["model"], staging / folder, number,
+                    write_synthetic_series(volume, datasets, modality, done.model, staging / folder, number,
                                            confidence=kind == "confidence")
                     folders.append(folder)
                     number += 1

@@ -214,6 +214,7 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
     from bids_app.planning import check_inputs, is_done
     from bids_app.provenance import write_run_log
     from bids_app.workflow import Options, init_codebrain_wf
+    from codebrain.preprocess import PrepSettings
 
     for subject in sorted(subjects):
         for path in remove_partial_files(args.output_dir / f"sub-{subject}"):
@@ -235,8 +236,8 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
         write_dataset_description(args.output_dir, args.bids_dir)
     nprocs = max(1, int(args.plugin_args.get("n_procs", args.nprocs)))
     omp = args.omp_nthreads or max(1, min(nprocs // 2, 8))  # two ANTs nodes at a time scale better than one
-    opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, nprocs, args.device, args.max_spacing,
-                   not args.no_n4, args.random_seed)
+    opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, nprocs, args.device,
+                   PrepSettings(n4=not args.no_n4, max_spacing=args.max_spacing, seed=args.random_seed))
     wf = init_codebrain_wf(plans, opts, args.work_dir.resolve())
     plugin = args.plugin or ("MultiProc" if nprocs > 1 else "Linear")
     plugin_args = dict(args.plugin_args)

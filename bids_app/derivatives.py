@@ -45,6 +45,18 @@ def entities_prefix(subject: str, session: str | None) -> str:
     return _build({"subject": subject, "session": session}, PREFIX_PATTERN)
 
 
+class NamedSession:
+    """For the dataclasses that stand for one session (query's ``Session``, the workflow's ``Plan``,
+    the written ``SessionRecord``): ``name`` is the prefix of the session's files."""
+
+    subject: str
+    session: str | None
+
+    @property
+    def name(self) -> str:
+        return entities_prefix(self.subject, self.session)
+
+
 def image_path(subject: str, session: str | None, modality: str, desc: str, ce: str | None = None,
                extension: str = ".nii.gz") -> Path:
     """``sub-01/[ses-1/]anat/sub-01[_ses-1][_ce-gadolinium]_desc-<desc>_<suffix><extension>``.

@@ -45,7 +45,7 @@ class _ImageOutput(TraitedSpec):
 
 
 class BiasCorrect(SimpleInterface):
-    """Reorient to RAS and remove the bias field (N4)."""
+    """Step 1 of ``codebrain.preprocess``: check, reorient to RAS and remove the bias field (N4)."""
 
     input_spec = _BiasInput
     output_spec = _ImageOutput
@@ -54,12 +54,11 @@ class BiasCorrect(SimpleInterface):
         import ants
 
         from codebrain.data.volumes import read_nifti
-        from codebrain.preprocess import bias_correct, to_ants
+        from codebrain.preprocess import prepare_raw
 
         _threads(self.inputs.threads, self.inputs.random_seed)
-        image = to_ants(read_nifti(Path(self.inputs.in_file), "input"))
-        if self.inputs.n4:
-            image = bias_correct(image)
+        path = Path(self.inputs.in_file)
+        image = prepare_raw(read_nifti(path, "input"), path.name, self.inputs.n4)
         self._results["out_file"] = str(Path(runtime.cwd) / "corrected.nii.gz")
         ants.image_write(image, self._results["out_file"])
         return runtime

@@ -19,7 +19,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from bids_app.derivatives import entities_prefix
+from bids_app.derivatives import NamedSession
 from bids_app.exit_codes import NothingSelectedError
 from codebrain.data.modalities import MODALITIES
 from codebrain.errors import DataError, NoInputError, UsageError
@@ -35,17 +35,13 @@ QUERIES: dict[str, dict] = {
 
 
 @dataclass
-class Session:
+class Session(NamedSession):
     """One subject (and session) with the image chosen per modality, and what was passed over."""
 
     subject: str
     session: str | None
     images: dict[str, Path] = field(default_factory=dict)
     skipped: dict[str, list[Path]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return entities_prefix(self.subject, self.session)
 
 
 def strip_prefix(labels: list[str] | None, prefix: str) -> list[str] | None:

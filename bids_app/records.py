@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bids_app.derivatives import entities_prefix, write_json
+from bids_app.derivatives import NamedSession, write_json
 
 
 @dataclass(frozen=True)
-class SessionRecord:
+class SessionRecord(NamedSession):
     subject: str
     session: str | None
     reference: str  # the modality whose grid every output shares
@@ -27,10 +27,6 @@ class SessionRecord:
     mean_confidence: dict[str, float]  # synthesized modality -> mean confidence inside the brain
     held_out_metrics: dict[str, dict[str, float]]  # held-out modality -> psnr, ssim, mae
     warnings: list[str]
-
-    @property
-    def name(self) -> str:
-        return entities_prefix(self.subject, self.session)
 
     def write(self, path: Path) -> None:
         write_json(path, dataclasses.asdict(self))

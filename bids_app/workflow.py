@@ -14,7 +14,7 @@ from pathlib import Path
 from nipype.interfaces.utility import Merge
 from nipype.pipeline import engine as pe
 
-from bids_app.derivatives import entities_prefix
+from bids_app.derivatives import NamedSession
 from bids_app.interfaces import (
     BiasCorrect,
     CoRegister,
@@ -24,10 +24,11 @@ from bids_app.interfaces import (
     Synthesize,
     WriteDerivatives,
 )
+from codebrain.preprocess import PrepSettings
 
 
 @dataclass
-class Plan:
+class Plan(NamedSession):
     """What one session's workflow does, decided before anything runs."""
 
     subject: str
@@ -39,10 +40,6 @@ class Plan:
     ce: dict[str, str] = field(default_factory=dict)  # modality -> ce- label of its source
     passed_over: list[str] = field(default_factory=list)  # other images of a used modality (query.pick)
 
-    @property
-    def name(self) -> str:
-        return entities_prefix(self.subject, self.session)
-
 
 @dataclass
 class Options:
@@ -51,19 +48,19 @@ class Options:
     omp_nthreads: int = 1
     synth_threads: int = 1  # the synthesis node takes every core: it is one long PyTorch pass
     device: str = "cpu"
-    max_spacing: float = 1.0
-    n4: bool = True
-    random_seed: int | None = None  # --random-seed: seeded, single-threaded ANTs (bitwise repeatable)
+    prep: PrepSettings = PrepSettings()  # --no-n4, --max-spacing, --random-seed
 
 
 def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
+    """The steps of ``codebrain.preprocess`` as nodes, then synthesis and the derivatives."""
     wf = pe.Workflow(name=f"ses_{plan.session}_wf" if plan.session else "anat_wf")
-    threads = 1 if opts.random_seed is not None else opts.omp_nthreads
-    seed = {} if opts.random_seed is None else {"random_seed": opts.random_seed}
+    prep = opts.prep
+    threads = 1 if prep.seed is not None else opts.omp_nthreads
+    seed = {} if prep.seed is None else {"random_seed": prep.seed}
     order = list(plan.images)  # reference first
-    n4 = {m: pe.Node(BiasCorrect(in_file=str(plan.images[m]), n4=opts.n4, threads=threads, **seed),
+    n4 = {m: pe.Node(BiasCorrect(in_file=str(plan.images[m]), n4=prep.n4, threads=threads, **seed),
                      name=f"n4_{m}", n_procs=threads) for m in order}
-    grid = pe.Node(ReferenceGrid(max_spacing=opts.max_spacing), name="reference_grid")
+    grid = pe.Node(ReferenceGrid(max_spacing=prep.max_spacing), name="reference_grid")
     mask = pe.Node(SkullStrip(threads=threads, **seed), name="skull_strip", n_procs=threads)
     images = _merge(len(order), "merge_images")
     synth = pe.Node(Synthesize(modalities=order, held_out=plan.held_out, model=plan.model, device=opts.device,

@@ -1,9 +1,22 @@
 """ANTs preprocessing that both front ends share: bias correction, co-registration, skull stripping.
 
 Raw scans of one session come on their own grids, with skull, with a bias field. The
-model wants them co-registered, skull-stripped and on one grid:
+model wants them co-registered, skull-stripped and on one grid. The pipeline is described
+once, here, as five steps; :func:`preprocess` runs them in order in one process (the DICOM
+app, the benchmarks' raw source), and the BIDS-App runs each as one nipype node
+(``bids_app.interfaces``), so that nodes cache, resume and run side by side:
 
-1. every image is reoriented to RAS and bias-corrected (N4, fitted on a 4 mm copy);
+==============  =========================  ======================  =================
+step            function                   BIDS-App node           runs
+==============  =========================  ======================  =================
+correct         :func:`prepare_raw`        ``BiasCorrect``         once per image
+reference grid  :func:`reference_grid`     ``ReferenceGrid``       on the reference
+co-register     :func:`coregister`         ``CoRegister``          per other image
+skull strip     :func:`brain_mask`         ``SkullStrip``          on the reference
+mask            :func:`apply_mask`         ``Synthesize``          per image
+==============  =========================  ======================  =================
+
+1. every image is checked, reoriented to RAS and bias-corrected (N4, fitted on a 4 mm copy);
 2. the reference is chosen by ``REFERENCE_PRIORITY`` (3D T1w first: usually the finest
    grid and the best anatomy), unless the caller names one; a reference coarser than 1 mm
    in any direction is resampled to 1 mm isotropic;
@@ -15,14 +28,16 @@ model wants them co-registered, skull-stripped and on one grid:
 5. the images are multiplied by the mask. Intensity normalisation is left to
    ``codebrain.synthesize``, which applies the rule the model was trained with.
 
+The choices a user makes (:class:`PrepSettings`) are one object for both front ends.
 Needs antspyx (``pip install "codebrain[prep]"``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
@@ -39,15 +54,23 @@ REGISTRATION_SPACING = 2.0  # mm
 N4_SPACING = 4.0  # mm
 
 
+@dataclass(frozen=True)
+class PrepSettings:
+    """What a user may change about the pipeline (the BIDS-App's ``--no-n4``, ``--max-spacing``,
+    ``--random-seed``; the DICOM app's ``CODEBRAIN_RANDOM_SEED``)."""
+
+    n4: bool = True  # False for inputs already bias-corrected
+    max_spacing: float = MAX_REFERENCE_SPACING  # a coarser reference is resampled to this, isotropic
+    seed: int | None = None  # seeded, single-threaded ANTs: repeatable bit for bit
+
+
 @dataclass
 class Preprocessed:
-    """Everything on the reference grid; ``transforms`` maps each modality to its ANTs transform files."""
+    """Every image and the brain mask on the grid of ``reference``, masked."""
 
     reference: str
     images: dict[str, nib.Nifti1Image]
     mask: nib.Nifti1Image
-    transforms: dict[str, list[str]] = field(default_factory=dict)
-    workdir: str = ""
 
 
 def _ants():
@@ -162,37 +185,37 @@ def brain_mask(reference, outprefix: str):
     return reference.new_image_like(mask.astype(np.float32))
 
 
-def preprocess(
-    images: dict[str, nib.Nifti1Image], reference: str | None = None, workdir: str | Path | None = None,
-    threads: int | None = None, n4: bool = True, max_spacing: float = MAX_REFERENCE_SPACING,
-    seed: int | None = None,
-) -> Preprocessed:
-    """Bias-correct, co-register to the reference, skull-strip; outputs share the reference grid.
+def prepare_raw(img: nib.Nifti1Image, name: str, n4: bool = True):
+    """Step 1 for one raw image: refuse what is not a finite 3D volume, reorient to RAS, N4."""
+    if len(img.shape) != 3:
+        raise DataError(f"{name}: not a 3D image (shape {img.shape})")
+    check_values(img.get_fdata(dtype=np.float32), name)
+    image = to_ants(img)
+    return bias_correct(image) if n4 else image
 
-    ``seed`` makes the result repeatable bit for bit, at the price of single-threaded ANTs.
-    """
-    threads = seed_ants(seed) or threads
+
+def preprocess(
+    images: dict[str, nib.Nifti1Image], reference: str | None = None, settings: PrepSettings = PrepSettings(),
+    threads: int | None = None, workdir: str | Path | None = None,
+) -> Preprocessed:
+    """The five steps in order, in this process; ``workdir`` keeps the registrations' transform files
+    (a temporary folder by default)."""
+    threads = seed_ants(settings.seed) or threads
     if threads:
         os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = str(threads)
     ref_name = choose_reference(list(images), reference)
-    workdir = str(workdir or tempfile.mkdtemp(prefix="codebrain-prep-"))
-    Path(workdir).mkdir(parents=True, exist_ok=True)
-    corrected = {}
-    for name, img in images.items():
-        if len(img.shape) != 3:
-            raise DataError(f"{name}: not a 3D image (shape {img.shape})")
-        check_values(img.get_fdata(dtype=np.float32), name)
-        image = to_ants(img)
-        corrected[name] = bias_correct(image) if n4 else image
-    fixed = reference_grid(corrected[ref_name], max_spacing)
-    warped = {ref_name: fixed}
-    transforms: dict[str, list[str]] = {ref_name: []}
-    for name, image in corrected.items():
-        if name != ref_name:
-            warped[name], transforms[name] = coregister(image, fixed, f"{workdir}/{name}_to_{ref_name}_")
-    mask = brain_mask(fixed, f"{workdir}/template_to_{ref_name}_")
-    out = {name: to_nibabel(apply_mask(img, mask)) for name, img in warped.items()}
-    return Preprocessed(ref_name, out, to_nibabel(mask), transforms, workdir)
+    with contextlib.ExitStack() as stack:
+        work = str(workdir or stack.enter_context(tempfile.TemporaryDirectory(prefix="codebrain-prep-")))
+        Path(work).mkdir(parents=True, exist_ok=True)
+        corrected = {name: prepare_raw(img, name, settings.n4) for name, img in images.items()}
+        fixed = reference_grid(corrected[ref_name], settings.max_spacing)
+        warped = {ref_name: fixed}
+        for name, image in corrected.items():
+            if name != ref_name:
+                warped[name], _ = coregister(image, fixed, f"{work}/{name}_to_{ref_name}_")
+        mask = brain_mask(fixed, f"{work}/template_to_{ref_name}_")
+    return Preprocessed(ref_name, {name: to_nibabel(apply_mask(img, mask)) for name, img in warped.items()},
+                        to_nibabel(mask))
 
 
 def apply_mask(image, mask):

@@ -97,7 +97,7 @@ def _preprocess_raw(src: Source, shared: Path, subject: str, target: Path) -> No
     from codebrain.preprocess import preprocess
 
     images = {m: read_nifti(src.path(shared, subject, m), f"{subject} {m}") for m in src.files}
-    result = preprocess(images, reference=next(iter(src.files)), workdir=target.parent / f".prep-{subject}")
+    result = preprocess(images, reference=next(iter(src.files)))
     arrays = {m: img.get_fdata(dtype=np.float32) for m, img in result.images.items()}
     covered = ndimage.binary_fill_holes(np.all([a > 0 for a in arrays.values()], axis=0))
     for modality, array in arrays.items():
