@@ -17,9 +17,8 @@ from app.operators import (
 )
 from app.selection import load_rules
 from codebrain.errors import NoInputError, UsageError
+from codebrain.names import PLANES
 from codebrain.preprocess import PrepSettings
-
-PLANES = ("axial", "coronal", "sagittal")
 
 
 def settings() -> dict:

@@ -23,7 +23,7 @@ from app.payloads import SelectedSeries, StudyVolumes, SynthesizedSeries
 from app.selection import assign
 from app.series_checks import check_series
 from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError
-from codebrain.model.io import BUNDLED
+from codebrain.names import BUNDLED
 from codebrain.preprocess import PrepSettings, choose_reference, preprocess
 from codebrain.resources import prepare_inference
 from codebrain.synthesize import Synthesizer, best_bundled_model

@@ -15,16 +15,20 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codebrain.cli import make_parser, run_command
-from codebrain.distributed import Distributed
 from codebrain.errors import UsageError
-from codebrain.model.config import Config, load_config
-from codebrain.trainer import STAGE1_NEEDED, TRAINERS, RunOptions, load_caches
+
+if TYPE_CHECKING:  # torch and the trainer load only when a run starts, not for --help
+    from codebrain.model.config import Config
+    from codebrain.trainer import RunOptions
 
 
 def _apply_overrides(cfg: Config, args: argparse.Namespace) -> Config:
     """Command-line options win over the config file."""
+    from codebrain.model.config import Config
+
     train = dict(vars(cfg.train))
     for key, value in (("steps", args.max_steps), ("batch_size", args.batch_size), ("workers", args.workers)):
         if value is not None:
@@ -36,12 +40,18 @@ def _apply_overrides(cfg: Config, args: argparse.Namespace) -> Config:
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
+    from codebrain.trainer import RunOptions
+
     return RunOptions(data=args.data, output=args.output, seed=args.seed, stage1=args.stage1, init=args.init,
                       resume=args.resume, time_limit=args.time_limit, cache_dir=args.cache_dir,
                       command=shlex.join(["codebrain-train", *sys.argv[1:]]))
 
 
 def train(args: argparse.Namespace) -> int:
+    from codebrain.distributed import Distributed
+    from codebrain.model.config import load_config
+    from codebrain.trainer import STAGE1_NEEDED, TRAINERS, load_caches
+
     try:
         cfg = _apply_overrides(load_config(args.config), args)
     except ValueError as err:

@@ -90,10 +90,10 @@ evaluate() {
     local name mods
     for name in brats ixi; do
         mods=$($PY -c "import json; print(','.join(json.load(open('$WORK/runs/$name/model.json'))['modalities']))")
-        $PY -m codebrain.evaluate --model "$WORK/runs/$name" --data "$WORK/$name" --device "$DEVICE" \
+        $PY -m codebrain.eval_cli --model "$WORK/runs/$name" --data "$WORK/$name" --device "$DEVICE" \
             --output "$WORK/eval-$name.json"
-        $PY -m codebrain.evaluate --baseline mean --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-mean.json"
-        $PY -m codebrain.evaluate --baseline quadratic --modalities "$mods" --data "$WORK/$name" \
+        $PY -m codebrain.eval_cli --baseline mean --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-mean.json"
+        $PY -m codebrain.eval_cli --baseline quadratic --modalities "$mods" --data "$WORK/$name" \
             --output "$WORK/eval-$name-quadratic.json"
         # every real source of SHARED the model did not train on, beside both baselines (model card)
         $PY benchmarks/generalisation.py --model "$WORK/runs/$name" --shared "$SHARED" --work "$WORK/generalisation" \

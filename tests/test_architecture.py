@@ -77,3 +77,30 @@ def test_bids_knowledge_in_the_core_stays_in_its_modules():
     users = sorted(m for m, deps in import_graph().items()
                    if m.startswith("codebrain") and "codebrain.data.bids_names" in deps)
     assert users == ["codebrain.data.simulate_bids"]
+
+
+def _console_scripts() -> dict[str, str]:
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    lines = [line.split("=") for line in cfg["options.entry_points"]["console_scripts"].strip().splitlines()]
+    return {name.strip(): target.strip() for name, target in lines}
+
+
+def test_help_and_version_answer_without_loading_torch():
+    """`--help` and `--version` only parse: importing torch first cost every command 3 to 9 s."""
+    import subprocess
+    import sys
+
+    scripts = _console_scripts()
+    assert {"codebrain-synth", "codebrain-eval", "codebrain-train", "codebrain-simulate"} <= set(scripts)
+    for name, target in scripts.items():
+        module, function = target.split(":")
+        for flag in ("--version", "--help"):
+            probe = (f"import sys\nfrom {module} import {function} as main\n"
+                     f"try:\n    main([{flag!r}])\nexcept SystemExit:\n    pass\n"
+                     "print('torch' in sys.modules, file=sys.stderr)")
+            done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+            assert done.stderr.strip().splitlines()[-1] == "False", f"{name} {flag} loads torch"
+            assert name in done.stdout or flag == "--help", done.stdout

@@ -9,16 +9,14 @@ import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-
-import torch
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from codebrain.cli import make_parser, run_command
 from codebrain.data.modalities import MODALITIES, check_modalities
-from codebrain.data.simulate import SimulationOptions, simulate_subject, subject_seeds
-from codebrain.data.simulate_bids import write_bids_dataset
-from codebrain.data.training_folder import write_training_subject
 from codebrain.errors import UsageError
+
+if TYPE_CHECKING:  # the simulator (torch, MONAI) loads only when a run starts, not for --help
+    from codebrain.data.simulate import SimulationOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from codebrain.data.simulate import SimulationOptions, subject_seeds
+    from codebrain.data.simulate_bids import write_bids_dataset
+
     try:
         modalities = check_modalities(args.modalities.split(","))
     except ValueError as err:
@@ -82,6 +86,9 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _simulate_and_write(seed: int, modalities: tuple[str, ...], options: SimulationOptions, out: Path) -> None:
+    from codebrain.data.simulate import simulate_subject
+    from codebrain.data.training_folder import write_training_subject
+
     write_training_subject(simulate_subject(seed, modalities, options), out)
 
 

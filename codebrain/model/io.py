@@ -23,11 +23,11 @@ from codebrain.data.volumes import NORMALISATION
 from codebrain.errors import DataError, NoInputError
 from codebrain.model.config import ModelConfig
 from codebrain.model.networks import CodeBrain
+from codebrain.names import BUNDLED
 from codebrain.staging import atomic_write
 
 FORMAT = "codebrain-model/1"
 WEIGHTS_DIR = resources.files("codebrain") / "weights"
-BUNDLED = ("brats", "ixi")
 SCHEMA = json.loads((resources.files("codebrain.model") / "model.schema.json").read_text())
 
 
