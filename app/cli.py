@@ -15,23 +15,7 @@ from app.errors import CODES, EXIT_USAGE
 from app.runtime import start_sdk
 from codebrain.errors import CannotCreateError, NoInputError, UsageError, run_guarded
 
-USAGE = f"""usage: python -m app [-i DICOM_IN] [-o DICOM_OUT] [-m MODEL] [-w WORKDIR] [-l LEVEL] [--debug]
-
-CodeBrain {__version__} MONAI Deploy application: reads one DICOM MR study, picks a series per
-contrast with the selection rules, and writes every contrast the model knows and the study lacks
-as a new MR series of the same study (DERIVED\\SECONDARY, labelled SYNTHETIC).
-
-options:
-  -i, --input DICOM_IN   folder with the study's DICOM files (default $HOLOSCAN_INPUT_PATH or ./input)
-  -o, --output DICOM_OUT folder for the new series, one subfolder each (default $HOLOSCAN_OUTPUT_PATH or ./output)
-  -m, --model MODEL      CodeBrain model folder (model.json + model.safetensors); default $HOLOSCAN_MODEL_PATH,
-                         and the bundled model that uses most of the study when that holds no model
-  -w, --workdir DIR      SDK work folder (default $HOLOSCAN_WORKDIR)
-  -l, --log-level LEVEL  DEBUG, INFO, WARN, ERROR (default), CRITICAL
-  --debug                full logs and tracebacks
-  --version, -h/--help
-
-environment:
+EPILOG = """environment:
   CODEBRAIN_SELECTION_RULES  JSON selection rules replacing the shipped app/selection_rules.json
   CODEBRAIN_DEVICE           auto (default), cpu or cuda
   CODEBRAIN_PLANES           axial (default) or e.g. "axial coronal sagittal" (fused)
@@ -39,21 +23,39 @@ environment:
 
 exit codes: 0 done, 1 unexpected error (a bug), 64 bad options or rules, 65 unusable study,
 66 no input study or no input folder, 73 output not writable, 74 disk full or I/O error while writing.
-The code is the same with --debug, which adds the traceback.
-"""
+The code is the same with --debug, which adds the traceback."""
 
 
-def check_folders(args: list[str]) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The SDK's options as the SDK reads them (it parses them again itself when the app starts),
+    plus --debug and --version: one parser gives --help and the folders to check beforehand."""
+    parser = argparse.ArgumentParser(
+        prog="python -m app", allow_abbrev=False, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"CodeBrain {__version__} MONAI Deploy application: reads one DICOM MR study, picks a series "
+                    "per contrast with the selection rules, and writes every contrast the model knows and the study "
+                    "lacks as a new MR series of the same study (DERIVED\\SECONDARY, labelled SYNTHETIC).")
+    parser.add_argument("-i", "--input", metavar="DICOM_IN",
+                        help="folder with the study's DICOM files (default $HOLOSCAN_INPUT_PATH or ./input)")
+    parser.add_argument("-o", "--output", metavar="DICOM_OUT",
+                        help="folder for the new series, one subfolder each "
+                             "(default $HOLOSCAN_OUTPUT_PATH or ./output)")
+    parser.add_argument("-m", "--model", metavar="MODEL",
+                        help="CodeBrain model folder (model.json + model.safetensors); default $HOLOSCAN_MODEL_PATH, "
+                             "and the bundled model that uses most of the study when that holds no model")
+    parser.add_argument("-w", "--workdir", metavar="DIR", help="SDK work folder (default $HOLOSCAN_WORKDIR)")
+    parser.add_argument("-l", "--log-level", metavar="LEVEL", help="DEBUG, INFO, WARN, ERROR (default), CRITICAL")
+    parser.add_argument("--debug", action="store_true", help="full logs and tracebacks")
+    parser.add_argument("--version", action="version", version=f"codebrain-map {__version__}")
+    return parser
+
+
+def check_folders(options: argparse.Namespace) -> None:
     """Input and output as the SDK will resolve them, checked before it does: its own checks end in
     argparse's usage error (64) for a missing input and in an OSError for an output it cannot create."""
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("-i", "--input")
-    parser.add_argument("-o", "--output")
-    known, _ = parser.parse_known_args(args)
-    inputs = Path(known.input or os.environ.get("HOLOSCAN_INPUT_PATH") or "input")
+    inputs = Path(options.input or os.environ.get("HOLOSCAN_INPUT_PATH") or "input")
     if not inputs.exists():
         raise NoInputError(f"input folder {inputs} does not exist")
-    output = Path(known.output or os.environ.get("HOLOSCAN_OUTPUT_PATH") or "output")
+    output = Path(options.output or os.environ.get("HOLOSCAN_OUTPUT_PATH") or "output")
     if output.resolve().is_relative_to(inputs.resolve()):
         raise UsageError(f"output folder {output} lies inside the input {inputs}, which is only read; "
                          "choose another output folder")
@@ -67,21 +69,18 @@ def check_folders(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if "-h" in args or "--help" in args:
-        print(USAGE)
-        return 0
-    if "--version" in args:
-        print(f"codebrain-map {__version__}")
-        return 0
-    debug = "--debug" in args
+    try:
+        options, _ = build_parser().parse_known_args(args)  # the SDK refuses what is left over
+    except SystemExit as err:  # --help, --version, or argparse has printed its message
+        return EXIT_USAGE if err.code else 0
     args = [a for a in args if a != "--debug"]
-    if not any(a in ("-l", "--log-level") or a.startswith("--log-level=") for a in args):
-        args += ["-l", "DEBUG" if debug else "ERROR"]
+    if options.log_level is None:
+        args += ["-l", "DEBUG" if options.debug else "ERROR"]
     started = time.time()
 
     def run() -> None:
-        check_folders(args)
-        start_sdk(debug)
+        check_folders(options)
+        start_sdk(options.debug)
         from monai.deploy.core.arg_parser import parse_args
 
         from app.app import CodeBrainApp
@@ -91,6 +90,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codebrain-map: done in {time.time() - started:.0f} s", flush=True)
 
     try:  # writing the series: a full disk (74), a folder made read-only mid-run (73)
-        return run_guarded("codebrain-map", run, CODES, debug=debug, output="the output folder")
-    except SystemExit as err:  # argparse has printed its message
+        return run_guarded("codebrain-map", run, CODES, debug=options.debug, output="the output folder")
+    except SystemExit as err:  # the SDK's argparse has printed its message
         return EXIT_USAGE if err.code else 0

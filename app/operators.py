@@ -43,17 +43,20 @@ def describe(series: DICOMSeries) -> str:
 class CountingDICOMLoader(DICOMDataLoaderOperator):
     """The SDK's loader, also counting each series' files: the loader keeps one instance per slice
     position and drops the others silently, and a series that lost slices that way holds repeated
-    or re-sent slices that the application refuses to guess between (``SeriesVolumesOperator``)."""
+    or re-sent slices that the application refuses to guess between (``SeriesVolumesOperator``).
+    Built on the loader's public ``load_data_to_studies``; the count walks the same folder tree."""
 
-    def _load_data(self, files: list[str]) -> list:
+    def load_data_to_studies(self, input_path: Path) -> list:
+        studies = super().load_data_to_studies(input_path)
         counts: Counter[str] = Counter()
-        for path in files:
+        for path in Path(input_path).rglob("*"):
+            if not path.is_file():
+                continue
             try:
                 header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"])
                 counts[str(header.SeriesInstanceUID)] += 1
             except Exception:  # not DICOM: the SDK skips it too
                 continue
-        studies = super()._load_data(files)
         for study in studies:
             for series in study.get_all_series():
                 series.codebrain_files = counts[str(series.SeriesInstanceUID)]

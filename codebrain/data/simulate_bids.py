@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
 from codebrain import __version__
@@ -31,11 +32,8 @@ ACQUISITIONS: dict[str, tuple[tuple[float, float, float], str]] = {
 
 
 def _rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
-    ax, ay, az = np.deg2rad(rng.uniform(-max_deg, max_deg, size=3))
-    rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
-    ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
-    rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
-    return rz @ ry @ rx
+    """A random head tilt: extrinsic rotations about x, y and z of up to ``max_deg`` each."""
+    return Rotation.from_euler("xyz", rng.uniform(-max_deg, max_deg, size=3), degrees=True).as_matrix()
 
 
 def acquire(
