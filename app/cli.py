@@ -14,6 +14,7 @@ from app import __version__
 from app.errors import CODES, EXIT_USAGE
 from app.runtime import start_sdk
 from codebrain.errors import CannotCreateError, NoInputError, UsageError, run_guarded
+from codebrain.resources import keep_freed_memory
 
 EPILOG = """environment:
   CODEBRAIN_SELECTION_RULES  JSON selection rules replacing the shipped app/selection_rules.json
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if options.log_level is None:
         args += ["-l", "DEBUG" if options.debug else "ERROR"]
     started = time.time()
+
+    keep_freed_memory()  # before the SDK starts the thread that runs the network
 
     def run() -> None:
         check_folders(options)

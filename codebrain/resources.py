@@ -50,7 +50,7 @@ def set_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8  # glibc's mallopt parameters (malloc.h)
 
 
 def keep_freed_memory(trim_threshold: int = 1 << 30) -> bool:
@@ -62,11 +62,19 @@ def keep_freed_memory(trim_threshold: int = 1 << 30) -> bool:
     9 million minor faults and 16 to 34 s of system time per subject. Serving them from the heap
     and keeping up to ``trim_threshold`` bytes of freed memory removes that cost (system time
     about 1 s). A no-op, returning False, where the C library has no ``mallopt`` (not glibc).
+
+    Both settings hold only in glibc's main arena: a thread that is not the main thread allocates
+    from an arena of its own, made of 64 MiB heaps, and serves every larger block with ``mmap``
+    whatever the settings say. The MAP runs the network in the SDK's worker thread, where this
+    cost 16 s of system time per study (7.6 million faults; 0.7 s with one arena). So every thread
+    shares the main arena (``M_ARENA_MAX`` 1), which takes effect only when called before the
+    process starts its second thread: front ends that run work on other threads call this first.
     """
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the C library the process already runs on
     if mallopt is None:
         return False
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    return all(mallopt(param, value) for param, value in
+               ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, trim_threshold)))
 
 
 def prepare_inference(threads: int | None = None) -> int:
