@@ -12,7 +12,8 @@
 - eval: ``codebrain-eval --model brats`` (the ``small`` preset's architecture) on 3 simulated
   1 mm subjects, next to the time the network's forward passes alone take on the same slices.
 
-Prints a table (min / median / max over the repeats) and writes JSON with the machine.
+Prints a table (min / median / max over the repeats) and writes JSON with the machine; a JSON file
+that an earlier run on the same machine wrote keeps that run's other commands.
 """
 
 from __future__ import annotations
@@ -186,7 +187,19 @@ def main() -> None:
         for node, seconds in r.get("node_s", {}).items():
             print(f"        {node:<24}{seconds:>8.1f}")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        args.json.write_text(json.dumps(merged(result, args.json), indent=2) + "\n")
+
+
+def merged(result: dict, path: Path) -> dict:
+    """``result`` with the other commands an earlier run on the same machine wrote to ``path`` (the slow
+    eval runs apart from the others); a file from another machine is replaced, never mixed in."""
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return result
+    if earlier.get("machine") != result["machine"]:
+        return result
+    return {"machine": result["machine"], "commands": earlier.get("commands", {}) | result["commands"]}
 
 
 if __name__ == "__main__":

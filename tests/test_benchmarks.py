@@ -43,3 +43,22 @@ def test_volume_inference_of_an_untrained_preset(tmp_path):
     net = result["network_only"]
     assert net["slices"] == 155 and net["anchor_s_per_volume"] == 500.0  # the bf16 row, as ours on CUDA
     assert net["speedup_vs_anchor"] == pytest.approx(500.0 / net["s_per_volume"], rel=1e-2)
+
+
+def test_cli_time_keeps_other_commands_only_from_the_same_machine(tmp_path):
+    """``--json`` onto an earlier run: the slow eval measured apart joins the others of its machine;
+    figures from another machine are replaced, never mixed into one table."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from cli_time import merged
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    here = {"cpu": "Xeon", "cpus_available": 2}
+    earlier = tmp_path / "cli.json"
+    commands = {"synth": {"median_s": 11.7}, "eval": {"median_s": 1.0}}
+    earlier.write_text(json.dumps({"machine": here, "commands": commands}))
+    now = {"machine": here, "commands": {"eval": {"median_s": 471.4}}}
+    assert merged(now, earlier)["commands"] == {"synth": {"median_s": 11.7}, "eval": {"median_s": 471.4}}
+    elsewhere = {"machine": {"cpu": "EPYC", "cpus_available": 2}, "commands": {"eval": {"median_s": 900.0}}}
+    assert merged(elsewhere, earlier) == elsewhere
+    assert merged(now, tmp_path / "none.json") == now
