@@ -39,7 +39,6 @@ def test_the_affinity_mask_is_honoured():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "1\n"
 
 
-
 FAULTS = """
 import resource, sys, threading
 from codebrain.resources import keep_freed_memory
