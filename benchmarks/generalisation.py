@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from codebrain.baselines import MeanOfInputs, fit_quadratic
-from codebrain.data.real_sources import SOURCES, assemble, source
+from codebrain.data.real_sources import PREP_SEED, SOURCES, assemble, source
 from codebrain.data.slices import build_slice_cache
 from codebrain.evaluate import evaluate_slices, model_predictor
 from codebrain.model.io import load_model_dir
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exclude", nargs="*", help="subjects the model trained on (default: its card's list)")
     parser.add_argument("--sources", nargs="*", default=[s.name for s in SOURCES])
     parser.add_argument("--output", type=Path, default=Path("benchmarks/generalisation"))
+    parser.add_argument("--prep-seed", type=int, default=PREP_SEED,
+                        help="ANTs seed for the sources prepared from raw scans (McCausland)")
     args = parser.parse_args(argv)
 
     model, info = load_model_dir(args.model)
@@ -107,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     size = info.get("training", {}).get("config", {}).get("train", {}).get("image_size", 256)
     exclude = set(args.exclude if args.exclude is not None else info.get("card", {}).get("training_subjects", []))
     cache_dir = args.work / "cache"
-    folders = assemble(args.shared, args.work / "sources", args.sources)
+    folders = assemble(args.shared, args.work / "sources", args.sources, args.prep_seed)
     quadratic = fit_quadratic(args.fit_data, args.fit_split, mods, size, cache_dir)
     predictors = {"model": model_predictor(model), "mean": MeanOfInputs(), "quadratic": quadratic}
     args.output.mkdir(parents=True, exist_ok=True)
     summary = {"model": str(args.model), "model_sha256": info["sha256"], "modalities": list(mods),
-               "excluded_as_training": sorted(exclude), "fit_data": str(args.fit_data),
+               "excluded_as_training": sorted(exclude), "fit_data": str(args.fit_data), "prep_seed": args.prep_seed,
                "machine": platform.platform(), "python": sys.version.split()[0], "sources": {}}
     for name, folder in folders.items():
         src = source(name)
