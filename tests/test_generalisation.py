@@ -152,3 +152,32 @@ def test_domain_random_inputs_vary_more_than_standard_ones_and_keep_the_targets(
     assert spread["domain-random"] > 1.5 * spread["standard"], spread
     with pytest.raises(ValueError, match="intensity_augmentation"):
         TrainConfig(intensity_augmentation="wild")
+
+
+def test_a_raw_source_is_prepared_with_the_seed_it_is_asked_for(tmp_path):
+    """McCausland's layout (T1w and PDw as acquired, own grids) filled with the raw demo patient's T1w
+    and T2w (examples/, CC BY 3.0): the preparation records its ANTs seed, a second call with that seed
+    keeps the folder, and a call with another seed (a cache of a different preparation) redoes it."""
+    from codebrain.data.real_sources import PREP_RECORD, assemble
+
+    raw = ROOT / "examples" / "TCGA-FG-6692-raw"
+    root = tmp_path / "shared"
+    folder = root / "multisite" / "mccausland-chris"
+    folder.mkdir(parents=True)
+    (root / "README.md").write_text("raw scans for a test\n")
+    shutil.copyfile(raw / "t1n.nii.gz", folder / "T1w.nii.gz")
+    shutil.copyfile(raw / "t2w.nii.gz", folder / "PDw.nii.gz")
+    out = tmp_path / "sources"
+    subject = assemble(root, out, ["mccausland-chris"], seed=5)["mccausland-chris"] / "mccausland-chris"
+    assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 5}
+    first = {m: (subject / f"{m}.nii.gz").stat().st_mtime_ns for m in ("T1w", "PDw")}
+    pdw = nib.load(subject / "PDw.nii.gz")
+    assert pdw.shape == nib.load(subject / "T1w.nii.gz").shape  # registered onto the T1w grid
+    assert (np.asarray(pdw.dataobj) > 0).mean() > 0.05  # a brain, not an empty mask
+
+    assemble(root, out, ["mccausland-chris"], seed=5)
+    assert {m: (subject / f"{m}.nii.gz").stat().st_mtime_ns for m in ("T1w", "PDw")} == first
+
+    assemble(root, out, ["mccausland-chris"], seed=6)
+    assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 6}
+    assert (subject / "PDw.nii.gz").stat().st_mtime_ns != first["PDw"]

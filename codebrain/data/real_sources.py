@@ -8,10 +8,11 @@ shipped weights may learn from it. Co-registered, skull-stripped sources are lin
 copied (non-commercial images never enter the repository or a model folder); the one source
 as acquired (``mccausland-chris``: T1w and PDw on their own grids, skull on) goes through the
 project's own preprocessing (N4, rigid ANTs registration of the PDw to the T1w, template
-skull stripping), as a user's raw scans would, with a fixed ANTs seed: unseeded, two
-preparations of McCausland gave brain masks and registrations different enough to move its
-scores by up to 1.7 dB (T1w->PDw, quadratic baseline 22.94 vs 21.15 dB), more than the margins
-being measured.
+skull stripping), as a user's raw scans would, with a fixed ANTs seed so that a benchmark
+table is repeatable bit for bit. The preparation is recorded in the subject folder; a folder
+prepared otherwise is prepared again. (Measured on McCausland: seeds 7, 11 and 2026 move the
+scores by at most 0.01 dB; the preprocessing code itself moved them by up to 1.8 dB when N4
+changed, which is why a table must be re-measured after any change to ``codebrain.preprocess``.)
 """
 
 from __future__ import annotations
