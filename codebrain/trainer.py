@@ -189,7 +189,8 @@ class Trainer:
         if as_plain(source.config) != as_plain(self.cfg.model):
             raise DataError(f"--init {spec}: its architecture differs from the config's")
         self.trainable.load_state_dict((source.stage1 if self.stage == 1 else source.grader).state_dict())
-        return {"model": str(spec), "sha256": info["sha256"]}
+        # the source's own training record, so a chain of runs (a grader trained further) stays traceable
+        return {"model": str(spec), "sha256": info["sha256"], "training": info.get("training")}
 
     def _autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda)

@@ -33,6 +33,14 @@ def where(training: dict) -> str:
     return f"device {training['device']}" + (f" ({name})" if name and name != training["device"] else "")
 
 
+def stage2_runs(training: dict) -> list[dict]:
+    """The Stage II runs in order: a grader trained further (``--init``) names the run it started from."""
+    runs = [training]
+    while (runs[0].get("init") or {}).get("training"):
+        runs.insert(0, runs[0]["init"]["training"])
+    return runs
+
+
 def main(name: str, work: Path) -> None:
     reports = {kind: json.loads((work / f"eval-{name}{suffix}.json").read_text())
                for kind, suffix in (("model", ""), ("mean", "-mean"), ("quadratic", "-quadratic"))}
@@ -67,11 +75,12 @@ def main(name: str, work: Path) -> None:
     cells = " | ".join(f"{o[k]['psnr']:.2f} / {o[k]['ssim']:.1f} / {o[k]['mae']:.1f}"
                        for k in ("model", "mean", "quadratic"))
     lines.append(f"| **overall** (PSNR / SSIM % / MAE x1000) | {cells} |")
-    t = info["training"]
     s1 = info["stage1_training"]
     lines += ["", f"Stage I: `{s1['command']}`, {s1['step']} steps, seed {s1['seed']}, {where(s1)}, "
               f"{s1['wall_time_s']} s.",
-              f"Stage II: `{t['command']}`, {t['step']} steps, seed {t['seed']}, {where(t)}, {t['wall_time_s']} s.",
+              "Stage II: " + "; then trained further: ".join(
+                  f"`{r['command']}`, {r['step']} steps, seed {r['seed']}, {where(r)}, {r['wall_time_s']} s"
+                  for r in stage2_runs(info["training"])) + ".",
               f"Recipe: {info['card']['recipe']}. sha256 of model.safetensors: `{info['sha256']}`."]
     if "sources" in info["card"]:
         lines += ["", "Per source (real patients this model never trained on; "

@@ -11,8 +11,9 @@
 # trained with cuda: bf16 on a GPU and float32 on a CPU do not give bit-identical weights), SIMS [12]
 # simulated subjects, REAL_REPEATS [8] copies of the training patient (about a third of the
 # BraTS-style slices), VAL [real] (or sims: see data()), JOBS [1] simulation processes, STEPS1/STEPS2
-# steps per stage [the config's], BATCH and WORKERS [the config's], TIME_LIMIT [none] minutes per
-# stage (a guard: the run ends cleanly with its best model), PYTHON [.venv/bin/python].
+# steps per stage [the config's] (STEPS2: each Stage II run), BATCH and WORKERS [the config's],
+# TIME_LIMIT [none] minutes per stage (a guard: the run ends cleanly with its best model),
+# PYTHON [.venv/bin/python].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEP=${1:-all}
@@ -62,6 +63,10 @@ data() {
 # the test patient, seed 2027 all 14 (model card)
 declare -A STAGE2_CONFIG=([brats]=bundled-brats-stage2 [ixi]=bundled-ixi)
 declare -A STAGE2_SEED=([brats]=2027 [ixi]=$SEED)
+# ixi's grader is then trained further on whole slices (--init on the first grader; chosen on the
+# validation sources by benchmarks/recipe-validation-ixi/grader-long/RULE.md)
+declare -A STAGE2_MORE=([ixi]=bundled-ixi-stage2)
+declare -A STAGE2_MORE_SEED=([ixi]=2028)
 # the real patients each model trains on (data() above), never scored as a test
 declare -A REAL_TRAINING=([brats]=TCGA-FG-6692 [ixi]="")
 
@@ -72,9 +77,13 @@ train_one() {  # name
     [ -z "${TIME_LIMIT:-}" ] || opts+=(--time-limit "$TIME_LIMIT")
     $PY -m codebrain.train stage1 "${opts[@]}" --config "bundled-$1" --device "$DEVICE" --seed $SEED \
         ${STEPS1:+--max-steps "$STEPS1"} --output "$WORK/runs/$1-stage1"
+    local more=${STAGE2_MORE[$1]:-} grader="$WORK/runs/$1"
+    [ -z "$more" ] || grader="$WORK/runs/$1-grader1"
     $PY -m codebrain.train stage2 "${opts[@]}" --config "${STAGE2_CONFIG[$1]}" --device "${STAGE2_DEVICE:-$DEVICE}" \
         --seed "${STAGE2_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" \
-        --output "$WORK/runs/$1"
+        --output "$grader"
+    [ -z "$more" ] || $PY -m codebrain.train stage2 "${opts[@]}" --config "$more" --device "${STAGE2_DEVICE:-$DEVICE}" \
+        --seed "${STAGE2_MORE_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" --init "$grader" --output "$WORK/runs/$1"
 }
 
 train() {

@@ -198,7 +198,8 @@ def test_stage2_fine_tunes_from_a_complete_model(sim_data, stage1_run, stage2_ru
             "--init", stage2_run, "--output", out, "--device", "cpu", "--max-steps", "2", "--cache-dir", cache_dir)
     info = json.loads((out / "model.json").read_text())
     source = json.loads((stage2_run / "model.json").read_text())
-    assert info["training"]["init"] == {"model": str(stage2_run), "sha256": source["sha256"]}
+    assert info["training"]["init"] == {"model": str(stage2_run), "sha256": source["sha256"],
+                                        "training": source["training"]}  # the chain of runs stays traceable
     fresh = tmp_path / "fresh"
     run_cli("codebrain-train", "stage2", "--config", "tiny", "--data", sim_data, "--stage1", stage1_run,
             "--output", fresh, "--device", "cpu", "--max-steps", "2", "--cache-dir", cache_dir)
