@@ -82,8 +82,11 @@ train_one() {  # name
     $PY -m codebrain.train stage2 "${opts[@]}" --config "${STAGE2_CONFIG[$1]}" --device "${STAGE2_DEVICE:-$DEVICE}" \
         --seed "${STAGE2_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" \
         --output "$grader"
-    [ -z "$more" ] || $PY -m codebrain.train stage2 "${opts[@]}" --config "$more" --device "${STAGE2_DEVICE:-$DEVICE}" \
-        --seed "${STAGE2_MORE_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" --init "$grader" --output "$WORK/runs/$1"
+    if [ -n "$more" ]; then
+        $PY -m codebrain.train stage2 "${opts[@]}" --config "$more" --device "${STAGE2_DEVICE:-$DEVICE}" \
+            --seed "${STAGE2_MORE_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" \
+            --init "$grader" --output "$WORK/runs/$1"
+    fi
 }
 
 train() {

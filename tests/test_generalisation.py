@@ -169,15 +169,16 @@ def test_a_raw_source_is_prepared_with_the_seed_it_is_asked_for(tmp_path):
     shutil.copyfile(raw / "t2w.nii.gz", folder / "PDw.nii.gz")
     out = tmp_path / "sources"
     subject = assemble(root, out, ["mccausland-chris"], seed=5)["mccausland-chris"] / "mccausland-chris"
+    modified = lambda: {m: (subject / f"{m}.nii.gz").stat().st_mtime_ns for m in ("T1w", "PDw")}  # noqa: E731
     assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 5}
-    first = {m: (subject / f"{m}.nii.gz").stat().st_mtime_ns for m in ("T1w", "PDw")}
+    first = modified()
     pdw = nib.load(subject / "PDw.nii.gz")
     assert pdw.shape == nib.load(subject / "T1w.nii.gz").shape  # registered onto the T1w grid
     assert (np.asarray(pdw.dataobj) > 0).mean() > 0.05  # a brain, not an empty mask
 
     assemble(root, out, ["mccausland-chris"], seed=5)
-    assert {m: (subject / f"{m}.nii.gz").stat().st_mtime_ns for m in ("T1w", "PDw")} == first
+    assert modified() == first
 
     assemble(root, out, ["mccausland-chris"], seed=6)
     assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 6}
-    assert (subject / "PDw.nii.gz").stat().st_mtime_ns != first["PDw"]
+    assert modified()["PDw"] != first["PDw"]

@@ -80,7 +80,7 @@ def assemble(shared: Path, out: Path, names: list[str] | None = None, seed: int 
         for subject in src.subjects:
             target = out / src.name / subject
             if all((target / f"{m}.nii.gz").exists() for m in src.files) and (
-                    not src.raw or _prepared_with(target) == {"seed": seed}):
+                    not src.raw or _prepared_with(target) == _preparation(seed)):
                 continue
             missing = [p for p in (src.path(shared, subject, m) for m in src.files) if not p.exists()]
             if missing:
@@ -95,6 +95,11 @@ def assemble(shared: Path, out: Path, names: list[str] | None = None, seed: int 
                     link.symlink_to(src.path(shared, subject, modality).resolve())
         folders[src.name] = out / src.name
     return folders
+
+
+def _preparation(seed: int) -> dict:
+    """What ``PREP_RECORD`` holds for a preparation, so writing and comparing it cannot drift apart."""
+    return {"seed": seed}
 
 
 def _prepared_with(target: Path) -> dict | None:
@@ -118,4 +123,4 @@ def _preprocess_raw(src: Source, shared: Path, subject: str, target: Path, seed:
     covered = ndimage.binary_fill_holes(np.all([a > 0 for a in arrays.values()], axis=0))
     for modality, array in arrays.items():
         save_nifti(array * covered, result.images[modality].affine, target / f"{modality}.nii.gz")
-    (target / PREP_RECORD).write_text(json.dumps({"seed": seed}) + "\n")
+    (target / PREP_RECORD).write_text(json.dumps(_preparation(seed)) + "\n")
