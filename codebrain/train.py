@@ -2,6 +2,7 @@
 
     codebrain-train stage1 --config small --data DIR --output RUN1
     codebrain-train stage2 --config small --data DIR --stage1 RUN1 --output RUN2
+    codebrain-train decoder --config small --data DIR --init RUN2 --output RUN3
     torchrun --nproc_per_node 4 -m codebrain.train stage1 ...
 
 Every run folder holds ``config.yaml``, ``log.csv``, TensorBoard events (``tb/``),
@@ -50,7 +51,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 def train(args: argparse.Namespace) -> int:
     from codebrain.distributed import Distributed
     from codebrain.model.config import load_config
-    from codebrain.trainer import STAGE1_NEEDED, TRAINERS, load_caches
+    from codebrain.trainer import DECODER_NEEDS_MODEL, STAGE1_NEEDED, TRAINERS, load_caches
 
     try:
         cfg = _apply_overrides(load_config(args.config), args)
@@ -58,6 +59,8 @@ def train(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     if args.stage == "stage2" and args.stage1 is None:
         raise UsageError(STAGE1_NEEDED)  # before the slice caches are built
+    if args.stage == "decoder" and args.init is None:
+        raise UsageError(DECODER_NEEDS_MODEL)
     opts = run_options(args)
     ctx = Distributed(args.device)
     try:
@@ -70,7 +73,8 @@ def train(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("codebrain-train", __doc__.split("\n\n")[0])
-    parser.add_argument("stage", choices=("stage1", "stage2"), help="which stage to train")
+    parser.add_argument("stage", choices=("stage1", "stage2", "decoder"),
+                        help="which stage to train (decoder: fit a complete model's decoder to its grader's codes)")
     parser.add_argument("--config", required=True, help="preset name (small, paper-brats, ...) or YAML file")
     parser.add_argument("--data", required=True, type=Path, help="DIR/<subject>/<Modality>.nii.gz [+ splits.json]")
     parser.add_argument("--output", required=True, type=Path, help="run folder to create")

@@ -116,7 +116,8 @@ def test_torchrun_two_nodes_on_cpu(sim_data, tmp_path, cache_dir):
     assert "weights identical on all 2 ranks" in "".join(out + err for out, err in logs)
 
 
-@pytest.mark.parametrize("case", ["missing-data", "unknown-preset", "corrupt-nifti", "stage2-without-stage1"])
+@pytest.mark.parametrize("case", ["missing-data", "unknown-preset", "corrupt-nifti", "stage2-without-stage1",
+                                  "decoder-without-init"])
 def test_cli_errors_are_one_line(case, sim_data, tmp_path, cache_dir):
     data, config, extra = sim_data, "tiny", []
     if case == "missing-data":
@@ -131,6 +132,8 @@ def test_cli_errors_are_one_line(case, sim_data, tmp_path, cache_dir):
     stage = "stage1"
     if case == "stage2-without-stage1":
         stage = "stage2"
+    elif case == "decoder-without-init":
+        stage = "decoder"
     proc = run_cli("codebrain-train", stage, "--config", config, "--data", data, "--output", tmp_path / "run",
                    "--device", "cpu", "--cache-dir", tmp_path / "c", *extra, check=False)
     assert proc.returncode != 0
@@ -209,3 +212,23 @@ def test_stage2_fine_tunes_from_a_complete_model(sim_data, stage1_run, stage2_ru
                   "--init", "brats", "--output", tmp_path / "bad", "--device", "cpu", "--max-steps", "2",
                   "--cache-dir", cache_dir, check=False)
     assert bad.returncode == 65 and "architecture differs" in bad.stderr and bad.stderr.count("\n") == 1, bad.stderr
+
+
+def test_the_decoder_stage_fits_the_decoder_to_the_graders_codes(sim_data, stage2_run, tmp_path, cache_dir):
+    """`decoder` trains only Stage I's shared encoder and decoder on the grader's own codes: the grader
+    and the posterior are the source model's, bit for bit, the complete model completes the validation
+    slices better than before, and the model remembers the run it came from and its Stage I."""
+    out = tmp_path / "decoder"
+    run_cli("codebrain-train", "decoder", "--config", "tiny", "--data", sim_data, "--init", stage2_run,
+            "--output", out, "--device", "cpu", "--max-steps", "30", "--cache-dir", cache_dir)
+    before = load_file(str(stage2_run / "model.safetensors"))
+    after = load_file(str(out / "model.safetensors"))
+    assert before.keys() == after.keys()
+    frozen = [k for k in before if k.startswith(("grader.", "stage1.posterior."))]
+    trained = [k for k in before if k.startswith(("stage1.shared.", "stage1.decoder."))]
+    assert frozen and all((before[k] == after[k]).all() for k in frozen)
+    assert any((before[k] != after[k]).any() for k in trained)
+    source, info = (json.loads((run / "model.json").read_text()) for run in (stage2_run, out))
+    assert info["stage"] == 2 and info["training"]["init"]["sha256"] == source["sha256"]
+    assert info["stage1_training"] == source["stage1_training"]
+    assert info["metrics"]["val_psnr_missing"] > source["metrics"]["val_psnr_missing"]
