@@ -536,10 +536,11 @@ class DecodingSide(torch.nn.Module):
 
     def __init__(self, stage1: StageOne) -> None:
         super().__init__()
-        self.shared, self.decoder = stage1.shared, stage1.decoder
+        self.shared, self.decoder = stage1.shared, stage1.decoder  # registered: trained, averaged, checkpointed
+        self._decode = stage1.decode  # a bound method, not a submodule: Stage I's one definition of decoding
 
     def forward(self, codes: torch.Tensor, incomplete: torch.Tensor) -> torch.Tensor:
-        return self.decoder(codes.to(incomplete.dtype), self.shared(incomplete))
+        return self._decode(codes, incomplete)
 
 
 class DecoderTrainer(Trainer):
