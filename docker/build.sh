@@ -6,6 +6,8 @@
 # to an NVIDIA CUDA runtime image (pull it first) and torch comes from $TORCH_INDEX.
 # Python packages are downloaded on the host (docker/.wheels*, torch==2.13.0) and installed in the
 # images with --no-index, so builds need no network from inside.
+# After each build the project's untagged images (the build stage, the image the new tag replaced)
+# are removed: rebuilds would otherwise leave ~8 GB per round and fill the disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=debian:bookworm-slim
@@ -14,13 +16,14 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --base) BASE=$2; shift 2 ;;
         --gpu) GPU=1; [ "$BASE" = debian:bookworm-slim ] && BASE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04; shift ;;
-        -h|--help) sed -n 2,8p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n 2,10p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
 done
 TARGETS=${*:-bids-app map train}
 DOCKER=${DOCKER:-/usr/bin/docker}
 PIP=${PIP:-.venv/bin/pip}
+SOURCE_LABEL=org.opencontainers.image.source=https://github.com/codebrain-mri/codebrain  # every stage has it
 VERSION=$(python3 -c "import re; print(re.search(r'__version__ = \"(.+)\"', open('codebrain/__init__.py').read())[1])")
 
 if ! $DOCKER image inspect "$BASE" >/dev/null 2>&1; then
@@ -53,5 +56,6 @@ for target in $TARGETS; do
     tag=codebrain/$target:$VERSION${GPU:+-gpu}
     $DOCKER build -q -f "docker/$target.Dockerfile" --build-arg BASE="$BASE" --build-arg VERSION="$VERSION" \
         --build-arg WHEELS="$dir" -t "$tag" -t "codebrain/$target:latest${GPU:+-gpu}" . >/dev/null
+    $DOCKER image prune -f --filter "label=$SOURCE_LABEL" >/dev/null
     $DOCKER image ls "$tag" --format "$tag {{.Size}}"
 done

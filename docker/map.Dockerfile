@@ -6,6 +6,8 @@
 # Built by docker/build.sh, which fills docker/.wheels-map on the host first (no network in the build).
 ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
+# labelled like the final image so docker/build.sh can prune this stage once it is copied from
+LABEL org.opencontainers.image.source="https://github.com/codebrain-mri/codebrain"
 ARG WHEELS=docker/.wheels-map
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv

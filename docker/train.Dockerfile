@@ -7,6 +7,8 @@
 # the default CPU base proves the recipe where no GPU is present.
 ARG BASE=debian:bookworm-slim
 FROM ${BASE} AS build
+# labelled like the final image so docker/build.sh can prune this stage once it is copied from
+LABEL org.opencontainers.image.source="https://github.com/codebrain-mri/codebrain"
 ARG WHEELS=docker/.wheels
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv
