@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from codebrain.model.detail import given_index, n_features, quadratic_features
+
 MAX_FIT_VOXELS = 400_000
 
 
@@ -23,13 +25,6 @@ class MeanOfInputs:
         given = torch.from_numpy(~missing).to(incomplete.device)
         mean = incomplete[:, given].mean(1, keepdim=True)
         return mean.expand_as(incomplete).clone()
-
-
-def _features(x: np.ndarray) -> np.ndarray:
-    """(N, k) intensities -> (N, 1 + 2k + k(k-1)/2) quadratic terms."""
-    cols = [np.ones(len(x), x.dtype)] + [x[:, i] for i in range(x.shape[1])] + [x[:, i] ** 2 for i in range(x.shape[1])]
-    cols += [x[:, i] * x[:, j] for i, j in itertools.combinations(range(x.shape[1]), 2)]
-    return np.stack(cols, 1)
 
 
 class QuadraticRegression:
@@ -54,16 +49,26 @@ class QuadraticRegression:
     def _coefficients(self, missing: np.ndarray) -> np.ndarray:
         key = tuple(bool(m) for m in missing)
         if key not in self._coef:
-            design = _features(self.voxels[:, ~missing].astype(np.float64))
+            design = quadratic_features(torch.from_numpy(self.voxels[:, ~missing].astype(np.float64))).numpy()
             self._coef[key] = np.linalg.lstsq(design, self.voxels.astype(np.float64), rcond=None)[0]
         return self._coef[key]
+
+    def table(self) -> torch.Tensor:
+        """Every pattern's coefficients as ``DetailTransfer.coef``: row = bitmask of given modalities."""
+        c = self.voxels.shape[1]
+        out = torch.zeros(2**c, n_features(c), c, dtype=torch.float64)
+        for given in itertools.product((False, True), repeat=c):
+            if any(given) and not all(given):
+                coef = torch.from_numpy(self._coefficients(~np.asarray(given)))
+                out[given_index(torch.tensor(given)), : len(coef)] = coef
+        return out
 
     def __call__(self, incomplete: torch.Tensor, missing: np.ndarray) -> torch.Tensor:
         coef = self._coefficients(missing)
         x = incomplete.detach().cpu().numpy()
         n, c, h, w = x.shape
         given = x[:, ~missing].transpose(0, 2, 3, 1).reshape(-1, int((~missing).sum()))
-        pred = (_features(given.astype(np.float64)) @ coef).astype(np.float32)
+        pred = (quadratic_features(torch.from_numpy(given.astype(np.float64))).numpy() @ coef).astype(np.float32)
         pred[~(given > 0).any(1)] = 0.0
         out = pred.reshape(n, h, w, c).transpose(0, 3, 1, 2)
         return torch.from_numpy(np.ascontiguousarray(out)).to(incomplete.device)

@@ -3,6 +3,7 @@
     codebrain-train stage1 --config small --data DIR --output RUN1
     codebrain-train stage2 --config small --data DIR --stage1 RUN1 --output RUN2
     codebrain-train decoder --config small --data DIR --init RUN2 --output RUN3
+    codebrain-train detail --data DIR --init RUN2 --output RUN4
     torchrun --nproc_per_node 4 -m codebrain.train stage1 ...
 
 Every run folder holds ``config.yaml``, ``log.csv``, TensorBoard events (``tb/``),
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codebrain.cli import make_parser, run_command
+from codebrain.detail_fit import DEFAULT_AMOUNT, DEFAULT_SIGMA, fit_detail
 from codebrain.errors import UsageError
 
 if TYPE_CHECKING:  # torch and the trainer load only when a run starts, not for --help
@@ -53,6 +55,10 @@ def train(args: argparse.Namespace) -> int:
     from codebrain.model.config import load_config
     from codebrain.trainer import DECODER_NEEDS_MODEL, STAGE1_NEEDED, TRAINERS, load_caches
 
+    if args.stage == "detail":
+        return fit_detail(args)
+    if args.config is None:
+        raise UsageError(f"{args.stage} needs --config (a preset name or a YAML file)")
     try:
         cfg = _apply_overrides(load_config(args.config), args)
     except ValueError as err:
@@ -73,9 +79,10 @@ def train(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("codebrain-train", __doc__.split("\n\n")[0])
-    parser.add_argument("stage", choices=("stage1", "stage2", "decoder"),
-                        help="which stage to train (decoder: fit a complete model's decoder to its grader's codes)")
-    parser.add_argument("--config", required=True, help="preset name (small, paper-brats, ...) or YAML file")
+    parser.add_argument("stage", choices=("stage1", "stage2", "decoder", "detail"),
+                        help="which stage to train (decoder: fit a complete model's decoder to its grader's codes; "
+                             "detail: add the fine band of an intensity map fitted on --data to a complete model)")
+    parser.add_argument("--config", help="preset name (small, paper-brats, ...) or YAML file (every stage but detail)")
     parser.add_argument("--data", required=True, type=Path, help="DIR/<subject>/<Modality>.nii.gz [+ splits.json]")
     parser.add_argument("--output", required=True, type=Path, help="run folder to create")
     parser.add_argument("--stage1", type=Path, help="stage2 only: the Stage I run folder")
@@ -90,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-limit", type=float, metavar="MINUTES",
                         help="end cleanly (validate, save, checkpoint) after this wall time, as under a "
                              "cluster job's limit; the schedule keeps its configured length")
+    parser.add_argument("--detail-sigma", type=float, default=DEFAULT_SIGMA, metavar="PX",
+                        help="detail only: the scale (Gaussian sigma, pixels) below which the map adds detail")
+    parser.add_argument("--detail-amount", type=float, default=DEFAULT_AMOUNT,
+                        help="detail only: how much of the map's fine band is added (0 to 1)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--cache-dir", type=Path, help="slice cache (default $CODEBRAIN_CACHE or ~/.cache/codebrain)")

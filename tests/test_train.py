@@ -117,7 +117,7 @@ def test_torchrun_two_nodes_on_cpu(sim_data, tmp_path, cache_dir):
 
 
 @pytest.mark.parametrize("case", ["missing-data", "unknown-preset", "corrupt-nifti", "stage2-without-stage1",
-                                  "decoder-without-init"])
+                                  "decoder-without-init", "detail-without-init", "stage1-without-config"])
 def test_cli_errors_are_one_line(case, sim_data, tmp_path, cache_dir):
     data, config, extra = sim_data, "tiny", []
     if case == "missing-data":
@@ -132,16 +132,55 @@ def test_cli_errors_are_one_line(case, sim_data, tmp_path, cache_dir):
     stage = "stage1"
     if case == "stage2-without-stage1":
         stage = "stage2"
-    elif case == "decoder-without-init":
-        stage = "decoder"
-    proc = run_cli("codebrain-train", stage, "--config", config, "--data", data, "--output", tmp_path / "run",
+    elif case in ("decoder-without-init", "detail-without-init"):
+        stage = case.split("-")[0]
+    config_opt = [] if case == "stage1-without-config" else ["--config", config]
+    proc = run_cli("codebrain-train", stage, *config_opt, "--data", data, "--output", tmp_path / "run",
                    "--device", "cpu", "--cache-dir", tmp_path / "c", *extra, check=False)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("codebrain-train: error:"), proc.stderr
     assert "Traceback" not in proc.stderr
+    if case.endswith(("without-init", "without-config")):
+        assert proc.returncode == 2 and not (tmp_path / "run").exists()
     if case == "corrupt-nifti":
         assert "sim0001" in lines[0] and "T2w" in lines[0]
+
+
+def test_the_detail_stage_adds_the_maps_fine_band_and_nothing_else(sim_data, stage2_run, tmp_path, cache_dir):
+    """`detail` keeps every network weight, stores the intensity map fitted on the training split with its
+    provenance, changes only the missing modalities inside the brain, and refuses to overwrite a model."""
+    import torch
+
+    from codebrain.model.io import load_model_dir
+
+    out = tmp_path / "detail"
+    run_cli("codebrain-train", "detail", "--data", sim_data, "--init", stage2_run, "--output", out,
+            "--detail-sigma", "1.5", "--cache-dir", cache_dir)
+    before, after = (load_file(str(run / "model.safetensors")) for run in (stage2_run, out))
+    assert set(after) - set(before) == {"detail.coef"}
+    assert all((before[k] == after[k]).all() for k in before)
+    assert after["detail.coef"].abs().sum(dim=(1, 2)).count_nonzero() == 6  # 2^3 - 2 partial patterns
+    source, info = (json.loads((run / "model.json").read_text()) for run in (stage2_run, out))
+    detail = info["detail"]
+    assert (detail["sigma"], detail["amount"], detail["model_sha256"]) == (1.5, 0.5, source["sha256"])
+    assert detail["subjects"] == ["sim0001", "sim0002"] and info["training"] == source["training"]
+    plain, _ = load_model_dir(stage2_run)
+    model, _ = load_model_dir(out)
+    img = nib.load(sim_data / "sim0003" / "T1w.nii.gz").get_fdata()
+    z = img.shape[2] // 2
+    full = torch.stack([torch.from_numpy(nib.load(sim_data / "sim0003" / f"{m}.nii.gz").get_fdata()[..., z])
+                        for m in TINY_MODALITIES.split(",")]).float()
+    full = torch.nn.functional.pad(full / full.amax(dim=(1, 2), keepdim=True), (0, 128 - full.shape[2], 0,
+                                   128 - full.shape[1]))[None]
+    incomplete = full * torch.tensor([1.0, 0.0, 0.0])[None, :, None, None]
+    (a, _), (b, _) = plain.complete(incomplete), model.complete(incomplete)
+    assert torch.equal(a[:, 0], b[:, 0])  # the given T1w is untouched
+    changed = (a[:, 1:] - b[:, 1:]).abs() > 1e-6
+    assert changed.any() and not changed[..., :, -8:].any()  # the padded background stays as it was
+    again = run_cli("codebrain-train", "detail", "--data", sim_data, "--init", stage2_run, "--output", out,
+                    "--cache-dir", cache_dir, check=False)
+    assert again.returncode == 64 and "already holds a model" in again.stderr, again.stderr
 
 
 def test_brats_preparation(tmp_path, sim_data):

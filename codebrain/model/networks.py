@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from codebrain.model.config import ModelConfig
+from codebrain.model.detail import DetailTransfer
 from codebrain.model.fsq import FSQ
 from codebrain.model.nafnet import blocks
 from codebrain.model.ordinal import grading_loss, level_confidence, probabilities_to_levels
@@ -115,13 +116,19 @@ class Grader(nn.Module):
 
 
 class CodeBrain(nn.Module):
-    """The complete model: Stage I plus the grader, as used at inference."""
+    """The complete model: Stage I plus the grader, as used at inference.
 
-    def __init__(self, cfg: ModelConfig) -> None:
+    ``detail`` (``{"sigma": px, "amount": a}``, from ``model.json``) adds the fine band of an
+    intensity map fitted on the training slices (``codebrain.model.detail``); ``None``: the network alone.
+    """
+
+    def __init__(self, cfg: ModelConfig, detail: dict | None = None) -> None:
         super().__init__()
         self.config = cfg
         self.stage1 = StageOne(cfg)
         self.grader = Grader(cfg)
+        self.detail: DetailTransfer | None = (
+            DetailTransfer(len(cfg.modalities), detail["sigma"], detail["amount"]) if detail else None)
 
     @torch.no_grad()
     def complete(self, incomplete: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,4 +141,5 @@ class CodeBrain(nn.Module):
         codes = self.stage1.fsq.levels_to_codes(levels)
         out = self.stage1.decode(codes, incomplete)
         confidence = torch.exp(torch.log(conf.clamp_min(1e-6)).mean(1, keepdim=True))
-        return out.float(), confidence
+        out = out.float()
+        return (self.detail(incomplete, out) if self.detail is not None else out), confidence
