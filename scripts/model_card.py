@@ -82,6 +82,10 @@ def main(name: str, work: Path) -> None:
                   f"`{r['command']}`, {r['step']} steps, seed {r['seed']}, {where(r)}, {r['wall_time_s']} s"
                   for r in stage2_runs(info["training"])) + ".",
               f"Recipe: {info['card']['recipe']}. sha256 of model.safetensors: `{info['sha256']}`."]
+    if "detail" in info:
+        d = info["detail"]
+        lines.insert(-1, f"Detail: the fine band (below sigma {d['sigma']} px, amount {d['amount']}) of the quadratic "
+                         f"intensity map fitted on the {len(d['subjects'])} training subjects: `{d['command']}`.")
     if "sources" in info["card"]:
         lines += ["", "Per source (real patients this model never trained on; "
                   "`benchmarks/generalisation.py`; PSNR / SSIM %):", "",

@@ -67,6 +67,9 @@ declare -A STAGE2_SEED=([brats]=2027 [ixi]=$SEED)
 # validation sources by benchmarks/recipe-validation-ixi/grader-long/RULE.md)
 declare -A STAGE2_MORE=([ixi]=bundled-ixi-stage2)
 declare -A STAGE2_MORE_SEED=([ixi]=2028)
+# brats then gains the fine band of its training split's intensity map (codebrain-train detail; chosen
+# on the validation sources by benchmarks/recipe-validation-brats/detail-transfer/RULE.md)
+declare -A DETAIL=([brats]=1)
 # the real patients each model trains on (data() above), never scored as a test
 declare -A REAL_TRAINING=([brats]=TCGA-FG-6692 [ixi]="")
 
@@ -77,7 +80,9 @@ train_one() {  # name
     [ -z "${TIME_LIMIT:-}" ] || opts+=(--time-limit "$TIME_LIMIT")
     $PY -m codebrain.train stage1 "${opts[@]}" --config "bundled-$1" --device "$DEVICE" --seed $SEED \
         ${STEPS1:+--max-steps "$STEPS1"} --output "$WORK/runs/$1-stage1"
-    local more=${STAGE2_MORE[$1]:-} grader="$WORK/runs/$1"
+    local more=${STAGE2_MORE[$1]:-} network="$WORK/runs/$1" grader
+    [ -z "${DETAIL[$1]:-}" ] || network="$WORK/runs/$1-network"
+    grader=$network
     [ -z "$more" ] || grader="$WORK/runs/$1-grader1"
     $PY -m codebrain.train stage2 "${opts[@]}" --config "${STAGE2_CONFIG[$1]}" --device "${STAGE2_DEVICE:-$DEVICE}" \
         --seed "${STAGE2_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" \
@@ -85,7 +90,10 @@ train_one() {  # name
     if [ -n "$more" ]; then
         $PY -m codebrain.train stage2 "${opts[@]}" --config "$more" --device "${STAGE2_DEVICE:-$DEVICE}" \
             --seed "${STAGE2_MORE_SEED[$1]}" ${STEPS2:+--max-steps "$STEPS2"} --stage1 "$WORK/runs/$1-stage1" \
-            --init "$grader" --output "$WORK/runs/$1"
+            --init "$grader" --output "$network"
+    fi
+    if [ -n "${DETAIL[$1]:-}" ]; then
+        $PY -m codebrain.train detail --data "$WORK/$1" --init "$network" --output "$WORK/runs/$1"
     fi
 }
 
