@@ -18,7 +18,7 @@ from codebrain.errors import OutputConflictError, UsageError
 
 DETAIL_NEEDS_MODEL = "the detail stage adds to a complete model: give it with --init (a bundled name or a model folder)"
 # the values issue 13's validation chose (benchmarks/recipe-validation-brats/detail-transfer/RULE.md)
-DEFAULT_SIGMA, DEFAULT_AMOUNT = 2.0, 0.5
+DEFAULT_SIGMA, DEFAULT_AMOUNT = 2.0, 0.25
 # model.json keys that save_model_dir writes itself
 _GENERATED = {"format", "codebrain_version", "stage", "modalities", "architecture", "normalisation", "sha256"}
 
