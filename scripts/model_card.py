@@ -85,7 +85,8 @@ def main(name: str, work: Path) -> None:
     if "detail" in info:
         d = info["detail"]
         lines.insert(-1, f"Detail: the fine band (below sigma {d['sigma']} px, amount {d['amount']}) of the quadratic "
-                         f"intensity map fitted on the {len(d['subjects'])} training subjects: `{d['command']}`.")
+                         f"intensity map fitted on the training split ({len(d['subjects'])} subject folders): "
+                         f"`{d['command']}`.")
     if "sources" in info["card"]:
         lines += ["", "Per source (real patients this model never trained on; "
                   "`benchmarks/generalisation.py`; PSNR / SSIM %):", "",
