@@ -163,7 +163,7 @@ def test_the_detail_stage_adds_the_maps_fine_band_and_nothing_else(sim_data, sta
     assert after["detail.coef"].abs().sum(dim=(1, 2)).count_nonzero() == 6  # 2^3 - 2 partial patterns
     source, info = (json.loads((run / "model.json").read_text()) for run in (stage2_run, out))
     detail = info["detail"]
-    assert (detail["sigma"], detail["amount"], detail["model_sha256"]) == (1.5, 0.5, source["sha256"])
+    assert (detail["sigma"], detail["amount"], detail["model_sha256"]) == (1.5, 0.25, source["sha256"])
     assert detail["subjects"] == ["sim0001", "sim0002"] and info["training"] == source["training"]
     plain, _ = load_model_dir(stage2_run)
     model, _ = load_model_dir(out)
