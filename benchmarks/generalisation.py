@@ -28,7 +28,7 @@ from codebrain.baselines import MeanOfInputs, fit_quadratic
 from codebrain.data.real_sources import PREP_SEED, SOURCES, assemble, source
 from codebrain.data.slices import build_slice_cache
 from codebrain.evaluate import evaluate_slices, model_predictor
-from codebrain.model.io import load_model_dir
+from codebrain.model.io import load_model_dir, training_size
 
 METHODS = ("model", "mean", "quadratic")
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model, info = load_model_dir(args.model)
     mods = model.config.modalities
-    size = info.get("training", {}).get("config", {}).get("train", {}).get("image_size", 256)
+    size = training_size(info)
     exclude = set(args.exclude if args.exclude is not None else info.get("card", {}).get("training_subjects", []))
     cache_dir = args.work / "cache"
     folders = assemble(args.shared, args.work / "sources", args.sources, args.prep_seed)

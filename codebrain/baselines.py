@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from codebrain.model.detail import given_index, n_features, quadratic_features
+from codebrain.model.detail import given_index, n_features, quadratic_features, quadratic_map
 
 MAX_FIT_VOXELS = 400_000
 
@@ -64,14 +64,10 @@ class QuadraticRegression:
         return out
 
     def __call__(self, incomplete: torch.Tensor, missing: np.ndarray) -> torch.Tensor:
-        coef = self._coefficients(missing)
-        x = incomplete.detach().cpu().numpy()
-        n, c, h, w = x.shape
-        given = x[:, ~missing].transpose(0, 2, 3, 1).reshape(-1, int((~missing).sum()))
-        pred = (quadratic_features(torch.from_numpy(given.astype(np.float64))).numpy() @ coef).astype(np.float32)
-        pred[~(given > 0).any(1)] = 0.0
-        out = pred.reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        return torch.from_numpy(np.ascontiguousarray(out)).to(incomplete.device)
+        given = torch.from_numpy(~missing)
+        x = incomplete.detach().cpu()
+        pred = quadratic_map(x, given, torch.from_numpy(self._coefficients(missing)))
+        return (pred * (x[:, given] > 0).any(1, keepdim=True)).to(incomplete.device)
 
 
 def fit_quadratic(data: Path, split: str, modalities: tuple[str, ...], size: int,

@@ -4,7 +4,8 @@ Fits the per-voxel quadratic map of every missing pattern (``codebrain.baselines
 training split of ``--data`` (the slices the model trained on, at its training size) and writes
 the model again with the map's coefficients and ``{sigma, amount}`` (``codebrain.model.detail``).
 No network weight changes; a later Stage I or II run does not carry the map over, so run this
-last. It takes seconds, not a training run's hours.
+last. It takes seconds, not a training run's hours; ``--detail-amount fit`` adds a few minutes of
+inference on the training slices.
 """
 
 from __future__ import annotations
@@ -12,39 +13,107 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import torch
+from tqdm import tqdm
+
 from codebrain.errors import OutputConflictError, UsageError
+from codebrain.model.detail import FITTED, DetailTransfer, given_index
+from codebrain.model.networks import CodeBrain
 
 DETAIL_NEEDS_MODEL = "the detail stage adds to a complete model: give it with --init (a bundled name or a model folder)"
 # the values issue 13's validation chose (benchmarks/recipe-validation-brats/detail-transfer/RULE.md)
 DEFAULT_SIGMA, DEFAULT_AMOUNT = 2.0, 0.25
+# the amount fit needs thousands of voxels per pattern, not every slice: every 4th of each distinct subject
+FIT_STRIDE, FIT_BATCH = 4, 8
 # model.json keys that save_model_dir writes itself
 _GENERATED = {"format", "codebrain_version", "stage", "modalities", "architecture", "normalisation", "sha256"}
 
 
+def detail_amount(text: str) -> float | str:
+    """``--detail-amount``: a number, or ``fit`` for amounts fitted per pattern and target."""
+    return FITTED if text == FITTED else float(text)
+
+
+def fit_slices(data: Path, subjects: list[str], present: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
+    """Indices of complete slices to fit on (``subjects``: one name per slice), and their weights:
+    a subject listed n times (an oversampled real patient) is read once and counts n times, as in
+    the map's own fit."""
+    by_folder: dict[Path, list[str]] = {}
+    for name in dict.fromkeys(subjects):
+        by_folder.setdefault((data / name).resolve(), []).append(name)
+    names, complete = np.asarray(subjects), present.all(1)
+    rows = [np.flatnonzero((names == listed[0]) & complete)[::FIT_STRIDE] for listed in by_folder.values()]
+    weights = [np.full(len(r), len(listed), np.float64) for r, listed in zip(rows, by_folder.values())]
+    return np.concatenate(rows), torch.from_numpy(np.concatenate(weights))
+
+
+@torch.no_grad()
+def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailTransfer, images: np.ndarray,
+                rows: np.ndarray, weights: torch.Tensor) -> torch.Tensor:
+    """(2^C, C) amounts: per pattern and missing target, the ``a`` that minimises
+    ``|truth - (net + a * fine)|^2`` in the given images' brain, clipped to [0, 1].
+
+    ``network`` maps an incomplete stack to every modality (the model without its detail).
+    Fitted on the training slices, so a target whose map transfers poorly (a fine band that does
+    not follow the truth's) gets less of it without any validation patient choosing it.
+    """
+    n_mod = images.shape[1]
+    num = torch.zeros(2**n_mod, n_mod, dtype=torch.float64)
+    den = torch.zeros_like(num)
+    patterns = [torch.tensor([bool(b >> c & 1) for c in range(n_mod)]) for b in range(1, 2**n_mod - 1)]
+    for given in tqdm(patterns, desc="fitting detail amounts", unit="pattern", disable=None):
+        for start in range(0, len(rows), FIT_BATCH):
+            truth = torch.from_numpy(np.asarray(images[rows[start:start + FIT_BATCH]], dtype=np.float32))
+            incomplete = truth * given[None, :, None, None]
+            out = network(incomplete)
+            fine = detail.fine_band(incomplete, out, given)
+            inside = (incomplete[:, given] > 0).any(1, keepdim=True)
+            w = weights[start:start + FIT_BATCH, None, None, None] * inside
+            num[given_index(given)] += (w * fine * (truth - out)).sum((0, 2, 3))
+            den[given_index(given)] += (w * fine**2).sum((0, 2, 3))
+    gain = (num / den.clamp_min(1e-12)).clamp(0, 1).float()
+    for given in patterns:
+        gain[given_index(given), given] = 0.0
+    return gain
+
+
 def fit_detail(args: argparse.Namespace) -> int:
     from codebrain.baselines import fit_quadratic
+    from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
-    from codebrain.model.detail import DetailTransfer
-    from codebrain.model.io import load_model_dir, save_model_dir
+    from codebrain.model.io import load_model_dir, save_model_dir, training_size
 
     if args.init is None:
         raise UsageError(DETAIL_NEEDS_MODEL)
-    if args.detail_sigma <= 0 or args.detail_amount < 0:
+    if args.detail_sigma <= 0 or (args.detail_amount != FITTED and args.detail_amount < 0):
         raise UsageError("--detail-sigma must be > 0 and --detail-amount >= 0")
     output = Path(args.output)
     if (output / "model.json").exists():
         raise OutputConflictError(f"{output} already holds a model; choose another --output")
     model, info = load_model_dir(args.init)
     mods = tuple(model.config.modalities)
-    size = info.get("training", {}).get("config", {}).get("train", {}).get("image_size", 256)
+    size = training_size(info)
     subjects = split_subjects(args.data, "train")
     print(f"fitting the intensity map of {len(subjects)} training subjects ({', '.join(mods)}) ...",
           file=sys.stderr, flush=True)
     regression = fit_quadratic(args.data, "train", mods, size, args.cache_dir)
-    detail = DetailTransfer(len(mods), args.detail_sigma, args.detail_amount)
+    fitted = args.detail_amount == FITTED
+    detail = DetailTransfer(len(mods), args.detail_sigma, None if fitted else args.detail_amount)
     detail.coef.copy_(regression.table())
+    if fitted:
+        cache = build_slice_cache(args.data, subjects, mods, size, args.cache_dir)
+        rows, weights = fit_slices(args.data, cache.subjects, cache.present)
+        print(f"fitting the amount of every pattern and target on {len(rows)} training slices ...",
+              file=sys.stderr, flush=True)
+        network = CodeBrain(model.config)  # the model without any earlier detail map
+        network.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("detail.")})
+        network.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # oneDNN's fast layout
+        detail.gain.copy_(fit_amounts(lambda x: network.complete(x.contiguous(memory_format=torch.channels_last))[0],
+                                      detail, cache.images, rows, weights))
     model.detail = detail
     record = {k: v for k, v in info.items() if k not in _GENERATED}
     record["detail"] = {

@@ -40,7 +40,7 @@ def _main(args: argparse.Namespace) -> int:
     from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
     from codebrain.evaluate import evaluate_slices, format_table, model_predictor
-    from codebrain.model.io import load_model_dir
+    from codebrain.model.io import load_model_dir, training_size
     from codebrain.resources import prepare_inference
     from codebrain.staging import atomic_write
 
@@ -51,7 +51,7 @@ def _main(args: argparse.Namespace) -> int:
     if args.model:
         model, info = load_model_dir(args.model, device=device)
         predict, mods = model_predictor(model), model.config.modalities
-        size = args.image_size or info.get("training", {}).get("config", {}).get("train", {}).get("image_size", 256)
+        size = args.image_size or training_size(info)
         described = {"model": str(args.model), "model_sha256": info["sha256"]}
     else:
         size = args.image_size or 256

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codebrain.cli import make_parser, run_command
-from codebrain.detail_fit import DEFAULT_AMOUNT, DEFAULT_SIGMA, fit_detail
+from codebrain.detail_fit import DEFAULT_AMOUNT, DEFAULT_SIGMA, detail_amount, fit_detail
 from codebrain.errors import UsageError
 
 if TYPE_CHECKING:  # torch and the trainer load only when a run starts, not for --help
@@ -99,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "cluster job's limit; the schedule keeps its configured length")
     parser.add_argument("--detail-sigma", type=float, default=DEFAULT_SIGMA, metavar="PX",
                         help="detail only: the scale (Gaussian sigma, pixels) below which the map adds detail")
-    parser.add_argument("--detail-amount", type=float, default=DEFAULT_AMOUNT,
-                        help="detail only: how much of the map's fine band is added (0 to 1)")
+    parser.add_argument("--detail-amount", type=detail_amount, default=DEFAULT_AMOUNT, metavar="A|fit",
+                        help="detail only: how much of the map's fine band is added (0 to 1), or 'fit': each "
+                             "pattern's targets get the least-squares amount on the training slices")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--cache-dir", type=Path, help="slice cache (default $CODEBRAIN_CACHE or ~/.cache/codebrain)")

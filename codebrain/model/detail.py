@@ -23,6 +23,9 @@ import torch
 from monai.networks.layers import gaussian_1d, separable_filtering
 from torch import nn
 
+# model.json's ``detail.amount`` for per-pattern, per-target amounts (the ``gain`` buffer)
+FITTED = "fit"
+
 
 def quadratic_features(x: torch.Tensor) -> torch.Tensor:
     """(N, k) intensities -> (N, 1 + 2k + k(k-1)/2) terms: 1, x_i, x_i^2, x_i x_j (i < j)."""
@@ -41,25 +44,49 @@ def given_index(given: torch.Tensor) -> int:
     return int(sum(1 << c for c, g in enumerate(given.tolist()) if g))
 
 
+def quadratic_map(incomplete: torch.Tensor, given: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) slices -> every modality as the quadratic polynomial ``coef`` of the ``given`` ones.
+
+    ``coef`` is one pattern's (F, C) table (rows past the pattern's feature count are ignored);
+    arithmetic in float64, as the least-squares fit that made it.
+    """
+    n, c, h, w = incomplete.shape
+    x = incomplete[:, given].permute(0, 2, 3, 1).reshape(-1, int(given.sum())).double()
+    feats = quadratic_features(x)
+    return (feats @ coef[: feats.shape[1]].double()).float().reshape(n, h, w, c).permute(0, 3, 1, 2)
+
+
 class DetailTransfer(nn.Module):
-    """The fine band of a quadratic intensity map, added to the network's output of missing modalities."""
+    """The fine band of a quadratic intensity map, added to the network's output of missing modalities.
+
+    ``amount`` is one number for every pattern and target, or ``None``: then each pattern's
+    targets carry their own, least-squares fitted on the training slices (buffer ``gain``,
+    ``codebrain.detail_fit``), so a target whose map transfers poorly gets less of it.
+    """
 
     coef: torch.Tensor
+    gain: torch.Tensor
 
-    def __init__(self, n_modalities: int, sigma: float, amount: float) -> None:
+    def __init__(self, n_modalities: int, sigma: float, amount: float | None) -> None:
         super().__init__()
-        self.sigma, self.amount = float(sigma), float(amount)
+        self.sigma, self.amount = float(sigma), amount
+        self.kernel = gaussian_1d(torch.tensor(self.sigma), truncated=4.0, approx="erf")  # GaussianFilter's
         # one map per set of given modalities (row = bitmask), zero-padded to the largest feature count
         self.register_buffer("coef", torch.zeros(2**n_modalities, n_features(n_modalities), n_modalities,
                                                  dtype=torch.float64))
+        if amount is None:
+            self.register_buffer("gain", torch.zeros(2**n_modalities, n_modalities))
 
     def predict_map(self, incomplete: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
         """The intensity map's prediction of every modality from the ``given`` ones (one slice stack)."""
-        n, c, h, w = incomplete.shape
-        x = incomplete[:, given].permute(0, 2, 3, 1).reshape(-1, int(given.sum())).double()
-        feats = quadratic_features(x)
-        coef = self.coef[given_index(given), : feats.shape[1]]
-        return (feats @ coef).float().reshape(n, h, w, c).permute(0, 3, 1, 2)
+        return quadratic_map(incomplete, given, self.coef[given_index(given)])
+
+    def fine_band(self, incomplete: torch.Tensor, out: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
+        """``d - G_sigma * d``, ``d = (map - out)`` inside the given images' brain, for slices sharing ``given``."""
+        inc = incomplete.float()
+        inside = (inc[:, given] > 0).any(1, keepdim=True)
+        diff = (self.predict_map(inc, given) - out) * inside
+        return diff - separable_filtering(diff, [self.kernel, self.kernel])
 
     def forward(self, incomplete: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """``out`` with the map's fine band added to each slice's missing (all-zero) modalities.
@@ -74,10 +101,7 @@ class DetailTransfer(nn.Module):
             if not given.any() or given.all():
                 continue
             rows = (present == given).all(1)
-            inc = incomplete[rows].float()
-            inside = (inc[:, given] > 0).any(1, keepdim=True)
-            diff = (self.predict_map(inc, given) - out[rows]) * inside
-            kernel = gaussian_1d(torch.tensor(self.sigma), truncated=4.0, approx="erf")  # GaussianFilter's
-            fine = diff - separable_filtering(diff, [kernel, kernel])
-            result[rows] = torch.where(given[None, :, None, None], out[rows], out[rows] + self.amount * fine)
+            amount = self.gain[given_index(given)][None, :, None, None] if self.amount is None else self.amount
+            fine = self.fine_band(incomplete[rows], out[rows], given)
+            result[rows] = torch.where(given[None, :, None, None], out[rows], out[rows] + amount * fine)
         return result

@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from codebrain import __version__
 from codebrain.data.volumes import NORMALISATION
 from codebrain.errors import DataError, NoInputError
-from codebrain.model.config import ModelConfig
+from codebrain.model.config import ModelConfig, TrainConfig
 from codebrain.model.networks import CodeBrain
 from codebrain.names import BUNDLED
 from codebrain.staging import atomic_write
@@ -92,6 +92,11 @@ def read_model_info(spec: str | Path) -> dict[str, Any]:
         message = error.message if len(error.message) < 200 else error.message[:200] + "..."
         raise DataError(f"{path}: {where}: {message}")
     return info
+
+
+def training_size(info: dict[str, Any]) -> int:
+    """The square slice size a model trained on: evaluation and fitted maps must use the same."""
+    return int(info.get("training", {}).get("config", {}).get("train", {}).get("image_size", TrainConfig.image_size))
 
 
 def _check_shapes(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, prefix: str = "") -> None:

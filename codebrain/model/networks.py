@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from codebrain.model.config import ModelConfig
-from codebrain.model.detail import DetailTransfer
+from codebrain.model.detail import FITTED, DetailTransfer
 from codebrain.model.fsq import FSQ
 from codebrain.model.nafnet import blocks
 from codebrain.model.ordinal import grading_loss, level_confidence, probabilities_to_levels
@@ -118,7 +118,7 @@ class Grader(nn.Module):
 class CodeBrain(nn.Module):
     """The complete model: Stage I plus the grader, as used at inference.
 
-    ``detail`` (``{"sigma": px, "amount": a}``, from ``model.json``) adds the fine band of an
+    ``detail`` (``{"sigma": px, "amount": a or "fit"}``, from ``model.json``) adds the fine band of an
     intensity map fitted on the training slices (``codebrain.model.detail``); ``None``: the network alone.
     """
 
@@ -127,8 +127,10 @@ class CodeBrain(nn.Module):
         self.config = cfg
         self.stage1 = StageOne(cfg)
         self.grader = Grader(cfg)
-        self.detail: DetailTransfer | None = (
-            DetailTransfer(len(cfg.modalities), detail["sigma"], detail["amount"]) if detail else None)
+        self.detail: DetailTransfer | None = None
+        if detail:
+            amount = None if detail["amount"] == FITTED else detail["amount"]
+            self.detail = DetailTransfer(len(cfg.modalities), detail["sigma"], amount)
 
     @torch.no_grad()
     def complete(self, incomplete: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
