@@ -73,7 +73,7 @@ def test_fitted_amounts_minimise_the_error_and_refuse_a_useless_map(sim_data, ca
         given = incomplete.flatten(2).amax(2)[0] > 0
         return GaussianFilter(2, 1.5)(detail.predict_map(incomplete, given))
 
-    gain = fit_amounts(blurred_map, detail, train.images, rows, weights)
+    gain = fit_amounts(blurred_map, detail, train.images, rows, weights, MODS)
     given = torch.tensor([True, False, False])
     row = given_index(given)
     assert torch.all(gain[:, 0][[given_index(torch.tensor(g)) for g in ([1, 0, 0], [1, 1, 0], [1, 0, 1])]] == 0)
@@ -90,7 +90,7 @@ def test_fitted_amounts_minimise_the_error_and_refuse_a_useless_map(sim_data, ca
 
     wrong = DetailTransfer(len(MODS), 2.0, None)
     wrong.coef.copy_(detail.coef[..., [2, 0, 1]])  # each target predicted with another target's map
-    useless = fit_amounts(blurred_map, wrong, train.images, rows, weights)
+    useless = fit_amounts(blurred_map, wrong, train.images, rows, weights, MODS)
     assert useless[row, 1:].max() < 0.5 * gain[row, 1:].min(), (useless[row], gain[row])
 
 

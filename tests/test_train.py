@@ -183,6 +183,37 @@ def test_the_detail_stage_adds_the_maps_fine_band_and_nothing_else(sim_data, sta
     assert again.returncode == 64 and "already holds a model" in again.stderr, again.stderr
 
 
+def test_fitted_detail_amounts_are_stored_per_pattern_and_loaded(sim_data, stage2_run, tmp_path, cache_dir):
+    """`--detail-amount fit` stores one amount per pattern and target (0 for given modalities, within
+    [0, 1]), records "fit" in model.json, and the saved model applies exactly those."""
+    import torch
+
+    from codebrain.model.detail import given_index
+    from codebrain.model.io import load_model_dir
+
+    out = tmp_path / "fitted"
+    run = run_cli("codebrain-train", "detail", "--data", sim_data, "--init", stage2_run, "--output", out,
+                  "--detail-amount", "fit", "--cache-dir", cache_dir)
+    assert "pattern 6/6" in run.stderr, run.stderr
+    assert json.loads((out / "model.json").read_text())["detail"]["amount"] == "fit"
+    model, _ = load_model_dir(out)
+    gain = model.detail.gain
+    assert set(load_file(str(out / "model.safetensors"))) >= {"detail.coef", "detail.gain"}
+    for bits in range(1, 7):
+        given = torch.tensor([bool(bits >> c & 1) for c in range(3)])
+        assert torch.all(gain[given_index(given), given] == 0)
+    missing = gain[[given_index(torch.tensor(g)) for g in ([1, 0, 0], [0, 1, 0], [0, 0, 1])]]
+    assert 0 < missing.sum() and missing.max() <= 1, gain  # a tiny, blurry network takes much of the map
+    incomplete = torch.rand(2, 3, 128, 128) * torch.tensor([1.0, 0.0, 0.0])[None, :, None, None]
+    detail, model.detail = model.detail, None
+    network_only = model.complete(incomplete)[0]
+    given = torch.tensor([True, False, False])
+    expected = network_only + gain[given_index(given)][None, :, None, None] * detail.fine_band(
+        incomplete, network_only, given)
+    model.detail = detail
+    torch.testing.assert_close(model.complete(incomplete)[0][:, 1:], expected[:, 1:])
+
+
 def test_brats_preparation(tmp_path, sim_data):
     """BraTS 2023 names (case folder, ``<case>-t1n.nii.gz``) become the training layout."""
     src = tmp_path / "BraTS2023"
