@@ -15,13 +15,16 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
 from codebrain.errors import OutputConflictError, UsageError
-from codebrain.model.detail import FITTED, DetailTransfer, given_index
-from codebrain.model.networks import CodeBrain
+from codebrain.model.config import FITTED
+
+if TYPE_CHECKING:  # torch loads only when a stage runs: --help and --version stay fast
+    import numpy as np
+    import torch
+
+    from codebrain.model.detail import DetailTransfer
 
 DETAIL_NEEDS_MODEL = "the detail stage adds to a complete model: give it with --init (a bundled name or a model folder)"
 # the values issue 13's validation chose (benchmarks/recipe-validation-brats/detail-transfer/RULE.md)
@@ -41,6 +44,8 @@ def fit_slices(data: Path, subjects: list[str], present: np.ndarray) -> tuple[np
     """Indices of complete slices to fit on (``subjects``: one name per slice), and their weights:
     a subject listed n times (an oversampled real patient) is read once and counts n times, as in
     the map's own fit."""
+    import numpy as np
+    import torch
     by_folder: dict[Path, list[str]] = {}
     for name in dict.fromkeys(subjects):
         by_folder.setdefault((data / name).resolve(), []).append(name)
@@ -50,7 +55,6 @@ def fit_slices(data: Path, subjects: list[str], present: np.ndarray) -> tuple[np
     return np.concatenate(rows), torch.from_numpy(np.concatenate(weights))
 
 
-@torch.no_grad()
 def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailTransfer, images: np.ndarray,
                 rows: np.ndarray, weights: torch.Tensor, names: tuple[str, ...]) -> torch.Tensor:
     """(2^C, C) amounts: per pattern and missing target, the ``a`` that minimises
@@ -61,25 +65,30 @@ def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailT
     Fitted on the training slices, so a target whose map transfers poorly (a fine band that does
     not follow the truth's) gets less of it without any validation patient choosing it.
     """
+    import numpy as np
+    import torch
+
+    from codebrain.model.detail import given_index
     n_mod = images.shape[1]
     num = torch.zeros(2**n_mod, n_mod, dtype=torch.float64)
     den = torch.zeros_like(num)
     patterns = [torch.tensor([bool(b >> c & 1) for c in range(n_mod)]) for b in range(1, 2**n_mod - 1)]
-    for i, given in enumerate(patterns, 1):
-        for start in range(0, len(rows), FIT_BATCH):
-            truth = torch.from_numpy(np.asarray(images[rows[start:start + FIT_BATCH]], dtype=np.float32))
-            incomplete = truth * given[None, :, None, None]
-            out = network(incomplete)
-            fine = detail.fine_band(incomplete, out, given)
-            inside = (incomplete[:, given] > 0).any(1, keepdim=True)
-            w = weights[start:start + FIT_BATCH, None, None, None] * inside
-            num[given_index(given)] += (w * fine * (truth - out)).sum((0, 2, 3))
-            den[given_index(given)] += (w * fine**2).sum((0, 2, 3))
-        row = given_index(given)
-        amounts = (num[row] / den[row].clamp_min(1e-12)).clamp(0, 1)
-        print(f"  pattern {i}/{len(patterns)} ({'+'.join(names[c] for c in range(n_mod) if given[c])}): "
-              + ", ".join(f"{names[c]} {amounts[c]:.2f}" for c in range(n_mod) if not given[c]),
-              file=sys.stderr, flush=True)  # a line per pattern: minutes each on a CPU, also in batch logs
+    with torch.no_grad():
+        for i, given in enumerate(patterns, 1):
+            for start in range(0, len(rows), FIT_BATCH):
+                truth = torch.from_numpy(np.asarray(images[rows[start:start + FIT_BATCH]], dtype=np.float32))
+                incomplete = truth * given[None, :, None, None]
+                out = network(incomplete)
+                fine = detail.fine_band(incomplete, out, given)
+                inside = (incomplete[:, given] > 0).any(1, keepdim=True)
+                w = weights[start:start + FIT_BATCH, None, None, None] * inside
+                num[given_index(given)] += (w * fine * (truth - out)).sum((0, 2, 3))
+                den[given_index(given)] += (w * fine**2).sum((0, 2, 3))
+            row = given_index(given)
+            amounts = (num[row] / den[row].clamp_min(1e-12)).clamp(0, 1)
+            print(f"  pattern {i}/{len(patterns)} ({'+'.join(names[c] for c in range(n_mod) if given[c])}): "
+                  + ", ".join(f"{names[c]} {amounts[c]:.2f}" for c in range(n_mod) if not given[c]),
+                  file=sys.stderr, flush=True)  # a line per pattern: minutes each on a CPU, also in batch logs
     gain = (num / den.clamp_min(1e-12)).clamp(0, 1).float()
     for given in patterns:
         gain[given_index(given), given] = 0.0
@@ -90,7 +99,9 @@ def fit_detail(args: argparse.Namespace) -> int:
     from codebrain.baselines import fit_quadratic
     from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
+    from codebrain.model.detail import DetailTransfer
     from codebrain.model.io import load_model_dir, save_model_dir, training_size
+    from codebrain.model.networks import CodeBrain
 
     if args.init is None:
         raise UsageError(DETAIL_NEEDS_MODEL)

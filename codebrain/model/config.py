@@ -16,6 +16,9 @@ import yaml
 
 from codebrain.data.modalities import check_modalities
 
+# model.json's ``detail.amount`` for amounts fitted per pattern and target (``codebrain.model.detail``)
+FITTED = "fit"
+
 CONFIG_DIR = resources.files("codebrain") / "configs"
 
 

@@ -23,9 +23,6 @@ import torch
 from monai.networks.layers import gaussian_1d, separable_filtering
 from torch import nn
 
-# model.json's ``detail.amount`` for per-pattern, per-target amounts (the ``gain`` buffer)
-FITTED = "fit"
-
 
 def quadratic_features(x: torch.Tensor) -> torch.Tensor:
     """(N, k) intensities -> (N, 1 + 2k + k(k-1)/2) terms: 1, x_i, x_i^2, x_i x_j (i < j)."""

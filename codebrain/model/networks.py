@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codebrain.model.config import ModelConfig
-from codebrain.model.detail import FITTED, DetailTransfer
+from codebrain.model.config import FITTED, ModelConfig
+from codebrain.model.detail import DetailTransfer
 from codebrain.model.fsq import FSQ
 from codebrain.model.nafnet import blocks
 from codebrain.model.ordinal import grading_loss, level_confidence, probabilities_to_levels
