@@ -96,6 +96,8 @@ def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailT
 
 
 def fit_detail(args: argparse.Namespace) -> int:
+    import torch
+
     from codebrain.baselines import fit_quadratic
     from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
