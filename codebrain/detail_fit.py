@@ -68,13 +68,15 @@ def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailT
     import numpy as np
     import torch
 
-    from codebrain.model.detail import given_index
+    from codebrain.model.detail import given_index, partial_patterns
+
     n_mod = images.shape[1]
-    num = torch.zeros(2**n_mod, n_mod, dtype=torch.float64)
-    den = torch.zeros_like(num)
-    patterns = [torch.tensor([bool(b >> c & 1) for c in range(n_mod)]) for b in range(1, 2**n_mod - 1)]
+    patterns = partial_patterns(n_mod)
+    gain = torch.zeros(2**n_mod, n_mod)
     with torch.no_grad():
         for i, given in enumerate(patterns, 1):
+            num = torch.zeros(n_mod, dtype=torch.float64)
+            den = torch.zeros_like(num)
             for start in range(0, len(rows), FIT_BATCH):
                 truth = torch.from_numpy(np.asarray(images[rows[start:start + FIT_BATCH]], dtype=np.float32))
                 incomplete = truth * given[None, :, None, None]
@@ -82,16 +84,13 @@ def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailT
                 fine = detail.fine_band(incomplete, out, given)
                 inside = (incomplete[:, given] > 0).any(1, keepdim=True)
                 w = weights[start:start + FIT_BATCH, None, None, None] * inside
-                num[given_index(given)] += (w * fine * (truth - out)).sum((0, 2, 3))
-                den[given_index(given)] += (w * fine**2).sum((0, 2, 3))
-            row = given_index(given)
-            amounts = (num[row] / den[row].clamp_min(1e-12)).clamp(0, 1)
+                num += (w * fine * (truth - out)).sum((0, 2, 3))
+                den += (w * fine**2).sum((0, 2, 3))
+            amounts = torch.where(given, 0.0, (num / den.clamp_min(1e-12)).clamp(0, 1)).float()
+            gain[given_index(given)] = amounts
             print(f"  pattern {i}/{len(patterns)} ({'+'.join(names[c] for c in range(n_mod) if given[c])}): "
                   + ", ".join(f"{names[c]} {amounts[c]:.2f}" for c in range(n_mod) if not given[c]),
                   file=sys.stderr, flush=True)  # a line per pattern: minutes each on a CPU, also in batch logs
-    gain = (num / den.clamp_min(1e-12)).clamp(0, 1).float()
-    for given in patterns:
-        gain[given_index(given), given] = 0.0
     return gain
 
 
