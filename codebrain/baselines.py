@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from codebrain.model.detail import given_index, n_features, partial_patterns, quadratic_features, quadratic_map
+from codebrain.model.detail import given_index, n_features, quadratic_features, quadratic_map
+from codebrain.patterns import missing_patterns
 
 MAX_FIT_VOXELS = 400_000
 
@@ -56,9 +57,9 @@ class QuadraticRegression:
         """Every pattern's coefficients as ``DetailTransfer.coef``: row = bitmask of given modalities."""
         c = self.voxels.shape[1]
         out = torch.zeros(2**c, n_features(c), c, dtype=torch.float64)
-        for given in partial_patterns(c):
-            coef = torch.from_numpy(self._coefficients(~given.numpy()))
-            out[given_index(given), : len(coef)] = coef
+        for missing in missing_patterns(c):
+            coef = torch.from_numpy(self._coefficients(np.asarray(missing)))
+            out[given_index(~torch.tensor(missing)), : len(coef)] = coef
         return out
 
     def __call__(self, incomplete: torch.Tensor, missing: np.ndarray) -> torch.Tensor:

@@ -68,10 +68,11 @@ def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailT
     import numpy as np
     import torch
 
-    from codebrain.model.detail import given_index, partial_patterns
+    from codebrain.model.detail import given_index
+    from codebrain.patterns import missing_patterns
 
     n_mod = images.shape[1]
-    patterns = partial_patterns(n_mod)
+    patterns = [~torch.tensor(missing) for missing in missing_patterns(n_mod)]
     gain = torch.zeros(2**n_mod, n_mod)
     with torch.no_grad():
         for i, given in enumerate(patterns, 1):

@@ -36,11 +36,6 @@ def n_features(k: int) -> int:
     return 1 + 2 * k + k * (k - 1) // 2
 
 
-def partial_patterns(n_modalities: int) -> list[torch.Tensor]:
-    """Every set of given modalities that leaves something to synthesize, as boolean masks in bitmask order."""
-    return [torch.tensor([bool(b >> c & 1) for c in range(n_modalities)]) for b in range(1, 2**n_modalities - 1)]
-
-
 def given_index(given: torch.Tensor) -> int:
     """Row of the coefficient table for a boolean mask of given modalities (bit c = modality c)."""
     return int(sum(1 << c for c, g in enumerate(given.tolist()) if g))
