@@ -11,6 +11,8 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Pools that native libraries size from the environment when they start (child processes and
@@ -48,6 +50,24 @@ def set_threads(n: int) -> None:
     for name in THREAD_ENV:
         os.environ[name] = str(n)
     torch.set_num_threads(n)
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run PyTorch on one thread inside the block, then restore the pool.
+
+    Some CPU kernels (MONAI's elastic warp: its Gaussian smoothing and resampling) round
+    differently with the work split across another number of threads, so a result meant to be
+    the same bytes on every machine (the simulator's subjects) is computed on one.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8  # glibc's mallopt parameters (malloc.h)

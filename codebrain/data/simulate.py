@@ -26,6 +26,7 @@ from codebrain.data.physics import (
     random_sequences,
     signal,
 )
+from codebrain.resources import one_torch_thread
 
 LABELS: dict[str, int] = {t: i + 1 for i, t in enumerate(TISSUES)}  # 0 is background
 MAGNITUDE = (300.0, 600.0)
@@ -78,7 +79,7 @@ def _deform(
         translate_range=(4.0 / voxel_mm,) * 3, mode="bilinear", padding_mode="zeros",
     )
     warp.set_random_state(seed=seed)
-    with torch.no_grad():
+    with torch.no_grad(), one_torch_thread():  # the same bytes whatever the machine's core count
         out = np.asarray(warp(stack), dtype=np.float32)  # type: ignore[arg-type]  # MONAI takes arrays too
     return {n: out[i] for i, n in enumerate(names)}, out[-1] > 0.5
 
