@@ -1,5 +1,5 @@
 """The BIDS-App on a real one-node SLURM cluster (scripts/slurm-local.sh): the job-array path (MultiProc
-in each task) and nipype's SLURM plugin process the same 3-subject cohort and give the same derivatives."""
+in each task) and nipype's SLURM plugin process the same 2-subject cohort and give the same derivatives."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def slurm(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory) -> Path:
-    """Three subjects; sub-02 lacks FLAIR, so the sessions differ in what is synthesized."""
+    """Two subjects; sub-02 lacks FLAIR, so the sessions differ in what is synthesized."""
     root = tmp_path_factory.mktemp("cohort") / "raw"
-    run_cli("codebrain-simulate", "--bids", "--output", root, "--subjects", "3", "--resolution", "2",
+    run_cli("codebrain-simulate", "--bids", "--output", root, "--subjects", "2", "--resolution", "2",
             "--seed", "4", "--modalities", "T1w,T2w,FLAIR", "--missing", "0")
     for path in (root / "sub-02" / "anat").glob("*_FLAIR.*"):
         path.unlink()
@@ -65,13 +65,13 @@ def test_the_array_runs_every_participant_then_the_group_level(array_run):
     out = array_run["out"]
     assert "job array" in array_run["proc"].stdout
     tasks = sorted((out / "logs" / "slurm").glob("participant-*_*.out"))
-    assert len(tasks) == 3 and all("plugin MultiProc" in t.read_text() and "done in" in t.read_text()
+    assert len(tasks) == 2 and all("plugin MultiProc" in t.read_text() and "done in" in t.read_text()
                                    for t in tasks), _logs(out)
-    reports = [out / f"sub-{s}.html" for s in ("01", "02", "03")]
+    reports = [out / f"sub-{s}.html" for s in ("01", "02")]
     assert all(r.is_file() for r in reports)
     with (out / "group_summary.tsv").open() as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    assert sorted({r["participant_id"] for r in rows}) == ["sub-01", "sub-02", "sub-03"]
+    assert sorted({r["participant_id"] for r in rows}) == ["sub-01", "sub-02"]
     summary = (out / "group_summary.tsv").stat().st_mtime
     assert summary >= max(r.stat().st_mtime for r in reports), "the group level ran before a participant finished"
 
