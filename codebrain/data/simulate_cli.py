@@ -75,7 +75,7 @@ def _main(args: argparse.Namespace) -> int:
         for job in jobs:
             _simulate_and_write(*job)
             progress.update(1)
-    else:  # subjects are seeded alone; one thread per worker, so the bytes equal an OMP_NUM_THREADS=1 run
+    else:  # subjects are seeded alone (same bytes as one process); one thread per worker, no oversubscription
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=torch.set_num_threads, initargs=(1,)) as pool:
             for future in as_completed([pool.submit(_simulate_and_write, *job) for job in jobs]):
