@@ -25,6 +25,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 from codebrain import __version__
+from codebrain.environment import software_versions
 
 SCALE = 1000.0
 PATIENT_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight",
@@ -149,6 +150,7 @@ def write_synthetic_series(
         raise ValueError(f"volume {volume.shape} does not match the reference series "
                          f"({len(reference)} x {reference[0].Rows} x {reference[0].Columns})")
     name, version = model.get("name", "model"), model.get("codebrain_version", __version__)
+    software = [f"{package} {v}"[:64] for package, v in software_versions().items()]
     what = f"{modality} confidence" if confidence else modality
     source_desc = reference[0].get("SeriesDescription", "")
     series = series_module(reference[0], f"SYNTHETIC {what} (CodeBrain {name})", series_number, modality)
@@ -159,13 +161,14 @@ def write_synthetic_series(
         f"geometry of series {source_desc!r}. Not acquired: not for diagnosis on its own.")[:1024]
     series.Manufacturer = "CodeBrain"
     series.ManufacturerModelName = f"CodeBrain {name}"[:64]
-    series.SoftwareVersions = version
+    # the software that made these pixels (SoftwareVersions is multi-valued): CodeBrain, torch, pydicom, ...
+    series.SoftwareVersions = software
     series.BurnedInAnnotation = "NO"
     series.LossyImageCompression = "00"
     equipment = Dataset()
     equipment.Manufacturer = "CodeBrain"
     equipment.ManufacturerModelName = f"CodeBrain {name}"[:64]
-    equipment.SoftwareVersions = version
+    equipment.SoftwareVersions = software
     equipment.ContributionDescription = f"{what} synthesized from other contrasts"[:1024]
     purpose = Dataset()
     purpose.CodeValue, purpose.CodingSchemeDesignator, purpose.CodeMeaning = "109103", "DCM", "Modifying Equipment"

@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from codebrain.environment import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -140,22 +141,13 @@ def node_times(work: Path) -> dict[str, float]:
     return dict(sorted(nodes.items(), key=lambda kv: -kv[1]))
 
 
-def machine() -> dict:
-    from codebrain.resources import available_cpus
-
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"cpu": model, "arch": platform.machine(), "cpus_available": available_cpus(),
-            "cpus_host": os.cpu_count(), "python": platform.python_version()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commands", nargs="+", choices=list(COMMANDS), default=list(COMMANDS))
     parser.add_argument("--repeats", type=int, default=3, help="runs per command (default 3)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = {"machine": machine(), "commands": {}}
+    result = {**environment(), "commands": {}}
     with tempfile.TemporaryDirectory(prefix="codebrain-cli-time-") as tmp:
         for name in args.commands:
             runs, extra = [], {}
@@ -191,15 +183,16 @@ def main() -> None:
 
 
 def merged(result: dict, path: Path) -> dict:
-    """``result`` with the other commands an earlier run on the same machine wrote to ``path`` (the slow
-    eval runs apart from the others); a file from another machine is replaced, never mixed in."""
+    """``result`` with the other commands an earlier run on the same machine and software wrote to ``path``
+    (the slow eval runs apart from the others); a file from another machine or with other package versions
+    is replaced, never mixed in."""
     try:
         earlier = json.loads(path.read_text())
     except (OSError, ValueError):
         return result
-    if earlier.get("machine") != result["machine"]:
+    if (earlier.get("machine"), earlier.get("software")) != (result["machine"], result.get("software")):
         return result
-    return {"machine": result["machine"], "commands": earlier.get("commands", {}) | result["commands"]}
+    return {**result, "commands": earlier.get("commands", {}) | result["commands"]}
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 from codebrain.baselines import MeanOfInputs, fit_quadratic
 from codebrain.data.real_sources import PREP_SEED, SOURCES, assemble, source
 from codebrain.data.slices import build_slice_cache
+from codebrain.environment import environment
 from codebrain.evaluate import evaluate_slices, model_predictor
 from codebrain.model.io import load_model_dir, training_size
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     summary = {"model": str(args.model), "model_sha256": info["sha256"], "modalities": list(mods),
                "excluded_as_training": sorted(exclude), "fit_data": str(args.fit_data), "prep_seed": args.prep_seed,
-               "machine": platform.platform(), "python": sys.version.split()[0], "sources": {}}
+               **environment(), "sources": {}}
     for name, folder in folders.items():
         src = source(name)
         subjects = [s for s in src.subjects if s not in exclude]

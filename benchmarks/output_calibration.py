@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import platform
 from pathlib import Path
 
 import nibabel as nib
@@ -25,6 +24,7 @@ import numpy as np
 
 from codebrain.data.real_sources import assemble, source
 from codebrain.data.volumes import brain_mask, normalise
+from codebrain.environment import environment
 from codebrain.metrics import volume_metrics
 from codebrain.synthesize import Synthesizer
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         label = f"{synth.info.get('name', args.model)}-{name}"
         (args.output / f"{label}.json").write_text(json.dumps(
             {"model": args.model, "model_sha256": synth.info.get("sha256"), "source": name,
-             "machine": platform.platform(), "rows": rows}, indent=2) + "\n")
+             **environment(), "rows": rows}, indent=2) + "\n")
         (args.output / f"{label}.md").write_text(markdown(args.model, name, rows))
         print(markdown(args.model, name, rows))
     return 0

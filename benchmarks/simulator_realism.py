@@ -18,6 +18,7 @@ import numpy as np
 from codebrain.data.modalities import MODALITIES
 from codebrain.data.realism import template_correlations
 from codebrain.data.simulate import SimulationOptions, simulate_subject
+from codebrain.environment import environment
 
 REAL_FILES = {"T1w": "t1n", "T1Gd": "t1c", "T2w": "t2w", "FLAIR": "t2f"}
 
@@ -74,7 +75,7 @@ def main() -> None:
     print("seconds per subject (5 contrasts, lesions 50 %): " + ", ".join(f"{k}: {v}" for k, v in times.items()))
     if args.json:
         Path(args.json).write_text(json.dumps({"r_interior": interior, "r_whole_brain": whole,
-                                               "seconds_per_subject": times}, indent=2))
+                                               "seconds_per_subject": times, **environment()}, indent=2))
     if args.figure:
         figure(args.figure, args.real, args.spm)
 

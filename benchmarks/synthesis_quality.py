@@ -21,6 +21,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from codebrain.data.volumes import load_subject, split_subjects
+from codebrain.environment import environment
 from codebrain.patterns import describe, missing_patterns
 from codebrain.synthesize import Synthesizer
 
@@ -83,8 +84,9 @@ def main() -> None:
     print(f"mean PSNR in the brain: axial {mean_a:.2f} dB, 3 planes {mean_f:.2f} dB")
     print(f"Spearman(confidence, |error|) over {sum(len(c) for c in conf_blocks)} blocks: {rho:.3f}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"model": args.model, "rows": rows, "mean_psnr_axial": mean_a,
-                                               "mean_psnr_3planes": mean_f, "spearman_confidence_error": rho},
+        Path(args.json).write_text(json.dumps({"model": args.model, **environment(), "rows": rows,
+                                               "mean_psnr_axial": mean_a, "mean_psnr_3planes": mean_f,
+                                               "spearman_confidence_error": rho},
                                               indent=2))
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from codebrain.data.simulate import SimulationOptions, simulate_subject
+from codebrain.environment import environment
 from codebrain.model.config import load_config
 from codebrain.model.io import save_model_dir
 from codebrain.model.networks import CodeBrain
@@ -106,7 +107,7 @@ def main() -> None:
                      "seconds": round(time.perf_counter() - start, 2)})
     name = args.preset or args.model
     device = torch.cuda.get_device_name() if synth.device.type == "cuda" else f"{platform.machine()} x{os.cpu_count()}"
-    result = {"model": name, "device": device, "planes": args.planes, "rows": rows}
+    result = {"model": name, "device": device, "planes": args.planes, **environment(), "rows": rows}
     print(f"{name} on {device}, planes {'+'.join(args.planes)}, 240x240x155")
     for r in rows:
         print(f"{'+'.join(r['inputs']):<22} -> {'+'.join(r['synthesized']):<22} {r['seconds']:>7.2f} s")

@@ -24,6 +24,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from codebrain.distributed import Distributed
+from codebrain.environment import environment
 from codebrain.model.config import load_config
 from codebrain.model.io import save_model_dir
 from codebrain.trainer import GraderTrainer, RunOptions, StageOneTrainer, Trainer
@@ -110,7 +111,7 @@ def main() -> None:
         "preset": args.preset, "batch_size": args.batch_size, "size": args.size, "device": str(device),
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
                         else platform.processor() or platform.machine()),
-        "threads": torch.get_num_threads(), "compile": args.compile, "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "compile": args.compile, **environment(),
         "inference_gflop_per_slice": round(counter.get_total_flops() / 1e9, 2),
         "params_stage1_m": round(sum(p.numel() for p in model.stage1.parameters()) / 1e6, 2),
         "params_grader_m": round(sum(p.numel() for p in model.grader.parameters()) / 1e6, 2),

@@ -16,6 +16,7 @@ from bids.layout.writing import build_path
 
 from codebrain import __version__
 from codebrain.data.bids_names import BIDS_CE_LABEL, BIDS_SUFFIX
+from codebrain.environment import software_versions
 from codebrain.staging import atomic_write
 
 BIDS_VERSION = "1.10.0"
@@ -108,7 +109,9 @@ def bids_uri(bids_dir: Path, path: Path) -> str:
 def write_dataset_description(output_dir: Path, bids_dir: Path) -> None:
     link = raw_link(bids_dir, output_dir)
     generated = {"Name": "codebrain", "Version": __version__, "CodeURL": CODE_URL,
-                 "Description": "Missing MRI contrasts synthesized with CodeBrain (CVPR 2026)"}
+                 "Description": "Missing MRI contrasts synthesized with CodeBrain (CVPR 2026)",
+                 # what a methods section cites: every package that shaped the derivatives' bytes
+                 "Software": software_versions()}
     tag = os.environ.get("CODEBRAIN_CONTAINER")  # set in the BIDS-App image
     if tag:
         generated["Container"] = {"Type": "docker", "Tag": tag}

@@ -101,6 +101,7 @@ def fit_detail(args: argparse.Namespace) -> int:
     from codebrain.baselines import fit_quadratic
     from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
+    from codebrain.environment import software_versions
     from codebrain.model.detail import DetailTransfer
     from codebrain.model.io import load_model_dir, save_model_dir, training_size
     from codebrain.model.networks import CodeBrain
@@ -138,6 +139,7 @@ def fit_detail(args: argparse.Namespace) -> int:
         "sigma": args.detail_sigma, "amount": args.detail_amount, "model": str(args.init),
         "model_sha256": info["sha256"], "data": str(args.data), "subjects": subjects,
         "voxels": len(regression.voxels), "command": shlex.join(["codebrain-train", *sys.argv[1:]]),
+        "software": software_versions(),
     }
     output.mkdir(parents=True, exist_ok=True)
     save_model_dir(output, model.state_dict(), model.config, 2, record)

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from codebrain.data.slices import SeededSampler, SliceCache, SliceDataset, build_slice_cache
 from codebrain.data.volumes import split_subjects
 from codebrain.distributed import Distributed
+from codebrain.environment import software_versions
 from codebrain.errors import CodeBrainError, DataError, UsageError
 from codebrain.losses import MaskedAdversarialLoss, last, make_discriminator, weighted_psnr_loss
 from codebrain.metrics import slice_metrics
@@ -300,7 +301,7 @@ class Trainer:
                 "step": self.step,
                 "device": str(self.device),
                 "accelerator": torch.cuda.get_device_name(self.device) if self.cuda else platform.processor() or "cpu",
-                "torch": torch.__version__,
+                "software": software_versions(),  # torch and every other package that shapes the weights
                 "world_size": self.ctx.world,
                 "host": socket.gethostname(),
                 "wall_time_s": round(time.time() - self.started, 1),

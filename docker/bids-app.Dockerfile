@@ -14,7 +14,9 @@ COPY setup.cfg pyproject.toml README.md /src/
 COPY codebrain /src/codebrain
 COPY bids_app /src/bids_app
 RUN python3 -m venv /opt/codebrain \
-    && /opt/codebrain/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels "/src[bids]"
+    && /opt/codebrain/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \
+        -r /tmp/wheels/bids-app.lock \
+    && /opt/codebrain/bin/pip install --no-cache-dir --no-index --no-deps --no-build-isolation /src
 
 # the runtime image: the environment only, without the wheels and the build layers
 FROM ${BASE}

@@ -4,8 +4,11 @@
 # --base names the base image (default debian:bookworm-slim, built here with debootstrap when
 # missing). --gpu builds the CUDA variants (tag suffix -gpu) of map and train: the base defaults
 # to an NVIDIA CUDA runtime image (pull it first) and torch comes from $TORCH_INDEX.
-# Python packages are downloaded on the host (docker/.wheels*, torch==2.13.0) and installed in the
-# images with --no-index, so builds need no network from inside.
+# Each image installs its lock file (requirements/<image>.lock, scripts/lock.sh): the files are
+# downloaded on the host (docker/.wheels*, checked against the lock's hashes) and installed in the
+# image with --no-index --require-hashes, so builds need no network from inside. The GPU variants
+# install the lock's versions without hashes, beside the CUDA torch of $TORCH_INDEX and its NVIDIA
+# libraries (the locks hold the CPU wheel).
 # After each build the project's untagged images (the build stage, the image the new tag replaced)
 # are removed: rebuilds would otherwise leave ~8 GB per round and fill the disk.
 set -euo pipefail
@@ -34,23 +37,28 @@ if ! $DOCKER image inspect "$BASE" >/dev/null 2>&1; then
     rm -rf "$root"
 fi
 
-wheels() {  # folder, then what to download (torch first: the CPU wheel here, CUDA with --gpu)
-    local dir=$1; shift
+wheels() {  # folder, image: download what requirements/<image>.lock pins into the folder, and put
+    # there the lock the image installs (the CPU lock as it is; for --gpu its versions without the
+    # CPU torch and without hashes, and the CUDA torch beside them)
+    local dir=$1 lock=requirements/$2.lock
     mkdir -p "$dir"
     if [ -n "$GPU" ]; then
+        sed -E '/^ +--hash=/d; s/ \\$//; /^torch==/d' "$lock" > "$dir/$2.lock"
         $PIP download -q -d "$dir" torch==2.13.0 --index-url "${TORCH_INDEX:-https://download.pytorch.org/whl/cu128}"
+        $PIP download -q -d "$dir" -r "$dir/$2.lock"
+        echo "torch==2.13.0" >> "$dir/$2.lock"
     else
-        $PIP download -q -d "$dir" torch==2.13.0
+        $PIP download -q -d "$dir" --require-hashes -r "$lock"
+        cp "$lock" "$dir/$2.lock"
     fi
-    $PIP download -q -d "$dir" setuptools wheel "$@"
 }
 
 for target in $TARGETS; do
     case "$target" in
         bids-app) [ -z "$GPU" ] || { echo "the BIDS-App image is CPU-only" >&2; exit 64; }
-                  dir=docker/.wheels; wheels $dir ".[bids]" ;;
-        train) dir=docker/.wheels${GPU:+-gpu}; wheels $dir ".[prep]" ;;
-        map) dir=docker/.wheels-map${GPU:+-gpu}; wheels $dir -r app/requirements.txt ".[prep,map]" ;;
+                  dir=docker/.wheels; wheels $dir bids-app ;;
+        train) dir=docker/.wheels${GPU:+-gpu}; wheels $dir train ;;
+        map) dir=docker/.wheels-map${GPU:+-gpu}; wheels $dir map ;;
         *) echo "unknown target $target (bids-app, map, train)" >&2; exit 64 ;;
     esac
     tag=codebrain/$target:$VERSION${GPU:+-gpu}

@@ -19,7 +19,8 @@ COPY app /src/app
 WORKDIR /src
 RUN python3 -m venv /opt/codebrain-map \
     && /opt/codebrain-map/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \
-        -r /src/app/requirements.txt "/src[prep,map]" \
+        -r /tmp/wheels/map.lock \
+    && /opt/codebrain-map/bin/pip install --no-cache-dir --no-index --no-deps --no-build-isolation /src \
     && /opt/codebrain-map/bin/python -c "from app.runtime import load_cuda_runtime; load_cuda_runtime(); import holoscan"
 # the import above lets holoscan's wheel finish installing itself (wheel-axle links its shared
 # libraries on first import), which a non-root user could not do at run time

@@ -17,7 +17,9 @@ COPY setup.cfg pyproject.toml README.md /src/
 COPY codebrain /src/codebrain
 COPY bids_app /src/bids_app
 RUN python3 -m venv /opt/codebrain \
-    && /opt/codebrain/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels "/src[prep]"
+    && /opt/codebrain/bin/pip install --no-cache-dir --no-index --find-links /tmp/wheels \
+        -r /tmp/wheels/train.lock \
+    && /opt/codebrain/bin/pip install --no-cache-dir --no-index --no-deps --no-build-isolation /src
 
 FROM ${BASE}
 ARG VERSION=dev

@@ -4,6 +4,7 @@ the CPU with the tiny preset: a broken one would waste the one device call a ses
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,10 @@ def test_train_throughput_compares_with_the_published_trainer(tmp_path):
     out = tmp_path / "t.json"
     run("train_throughput.py", "--preset", "tiny", "--batch-size", "4", "--stage2-batch-size", "2", "--size", "64",
         "--device", "cpu", "--warmup", "1", "--iters", "1", "--anchor", str(anchor), "--json", str(out))
-    rows = {r["stage"]: r for r in json.loads(out.read_text())["steps"]}
+    result = json.loads(out.read_text())
+    assert result["software"]["torch"] == version("torch") and result["software"]["monai"] == version("monai")
+    assert result["machine"]["cpus_available"] >= 1 and result["machine"]["arch"]
+    rows = {r["stage"]: r for r in result["steps"]}
     assert rows["stage1"]["batch_size"] == 4 and rows["stage2"]["batch_size"] == 2
     for row in rows.values():
         assert row["speedup_vs_anchor"] == pytest.approx(100.0 / row["s_per_step"], rel=1e-2)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from html.parser import HTMLParser
+from importlib import metadata
 from pathlib import Path
 
 import nibabel as nib
@@ -126,6 +127,9 @@ def test_sidecars_and_dataset_description(bids, run):
     desc = json.loads((out / "dataset_description.json").read_text())
     assert desc["DatasetType"] == "derivative"
     assert desc["GeneratedBy"][0]["Name"] == "codebrain"
+    software = desc["GeneratedBy"][0]["Software"]  # every package that shaped the bytes, as installed
+    for package in ("torch", "numpy", "scipy", "monai", "nibabel", "antspyx", "nipype", "pybids"):
+        assert software[package] == metadata.version(package), package
     assert desc["DatasetLinks"]["raw"] == desc["SourceDatasets"][0]["URL"]
     logs = list((out / "logs").glob("run-*.json"))
     assert logs and "nipype" in json.loads(logs[0].read_text())["packages"]

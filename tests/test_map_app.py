@@ -26,6 +26,7 @@ from nibabel.processing import resample_from_to
 from app.dicom_writer import SCALE, write_synthetic_series
 from app.selection import assign, load_rules
 from app.study_builder import new_study, write_study
+from codebrain import __version__
 from codebrain.data.simulate_cli import main as simulate_main
 from codebrain.errors import UsageError
 from codebrain.preprocess import coregister, to_ants, to_nibabel
@@ -88,6 +89,10 @@ def test_the_study_is_completed_with_labelled_series(raw_study, raw_run):
             assert ds.StudyInstanceUID == first.StudyInstanceUID and ds.PatientID == first.PatientID
             assert ds.FrameOfReferenceUID == first.FrameOfReferenceUID
             assert list(ds.ImageType)[:2] == ["DERIVED", "SECONDARY"] and ds.SeriesDescription.startswith("SYNTHETIC")
+            # the MAP environment's packages that made the pixels, one value each
+            software = {v.split(" ")[0]: v.split(" ")[1] for v in ds.SoftwareVersions}
+            assert software["codebrain"] == __version__ and software["monai-deploy-app-sdk"] == "4.0.0"
+            assert {"torch", "numpy", "pydicom", "highdicom", "antspyx"} <= set(software)
             inputs = ds.DerivationDescription.split("from ")[1].split(";")[0]
             assert sorted(inputs.split(", ")) == ["T1Gd", "T1w", "T2w"]  # the diffusion decoy is not among them
             ref = reference[ds.SourceImageSequence[0].ReferencedSOPInstanceUID]

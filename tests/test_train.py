@@ -27,6 +27,15 @@ def test_stage1_lowers_its_loss_and_writes_a_model(stage1_run):
     assert info["metrics"]["val_psnr_missing"] > 12
     assert float(rows[-1]["code_perplexity"]) >= 1 and "codes_used_pct" in rows[-1]
     assert (stage1_run / "tb").is_dir() and (stage1_run / "model.safetensors").is_file()
+    assert_installed_versions(info["training"]["software"])
+
+
+def assert_installed_versions(record: dict) -> None:
+    """A record names the versions of this environment (the suite runs in the one that wrote it)."""
+    from importlib.metadata import version
+
+    for package in ("torch", "numpy", "scipy", "monai", "nibabel", "safetensors"):
+        assert record[package] == version(package), package
 
 
 def test_the_saved_model_is_the_moving_average(stage1_run):
@@ -165,6 +174,7 @@ def test_the_detail_stage_adds_the_maps_fine_band_and_nothing_else(sim_data, sta
     detail = info["detail"]
     assert (detail["sigma"], detail["amount"], detail["model_sha256"]) == (1.5, 0.25, source["sha256"])
     assert detail["subjects"] == ["sim0001", "sim0002"] and info["training"] == source["training"]
+    assert_installed_versions(detail["software"])  # the fit's own environment, beside the network's
     plain, _ = load_model_dir(stage2_run)
     model, _ = load_model_dir(out)
     img = nib.load(sim_data / "sim0003" / "T1w.nii.gz").get_fdata()
