@@ -22,18 +22,25 @@ if [ ! -x $DOCKER ] || ! command -v debootstrap >/dev/null; then
     say "installing docker.io and debootstrap"
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap >/dev/null
 fi
-STARTED=
+source scripts/stages.sh  # the build and the runs are two stages of the test command's table
+STARTED= RUNS=
+finish() {
+    local rc=$?
+    [ -z "$RUNS" ] || stage_record "images: run" "$RUNS" $rc
+    [ -z "$STARTED" ] || { kill "$STARTED" 2>/dev/null; wait "$STARTED" 2>/dev/null || true; }
+}
+trap finish EXIT
 if ! $DOCKER info >/dev/null 2>&1; then
     say "starting dockerd"
     dockerd > "$WORK/dockerd.log" 2>&1 &
     STARTED=$!
-    trap 'kill $STARTED 2>/dev/null; wait $STARTED 2>/dev/null || true' EXIT
     for _ in $(seq 60); do $DOCKER info >/dev/null 2>&1 && break; sleep 1; done
     $DOCKER info >/dev/null 2>&1 || fail "dockerd did not start (see $WORK/dockerd.log)"
 fi
 
 say "building"
-docker/build.sh bids-app map train | tee "$WORK/sizes.txt"
+stage "images: build" bash -o pipefail -c 'docker/build.sh bids-app map train | tee "$1"' build "$WORK/sizes.txt"
+RUNS=$(date +%s)
 VERSION=$($PY -c "import codebrain; print(codebrain.__version__)")
 
 say "BIDS-App: one simulated subject, /data read-only, default non-root user"

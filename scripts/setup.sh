@@ -38,9 +38,10 @@ install_env() {  # venv folder, lock file, then the unlocked requirements (extra
         "$venv/bin/python" -m pip install -q "$@"
     fi
 }
-install_env .venv requirements/dev.lock -e ".[dev]"
+source scripts/stages.sh  # each stage's time, for the table .ci/run prints
+stage "setup: .venv" install_env .venv requirements/dev.lock -e ".[dev]"
 # The MAP environment: the SDK puts holoscan under every `import monai`, so it lives apart.
-install_env .venv-map requirements/map.lock -r app/requirements.txt -e ".[prep,map]"
+stage "setup: .venv-map" install_env .venv-map requirements/map.lock -r app/requirements.txt -e ".[prep,map]"
 # Debian tools the tests check against: Chromium renders the BIDS-App's HTML report; dciodvfy
 # (dicom3tools), Orthanc and dcmtk's storescu check the MAP's DICOM; slurm-wlm and munge make
 # the one-node cluster of tests/test_cluster.py (scripts/slurm-local.sh starts and stops it).
@@ -55,4 +56,4 @@ apt_install() {
         echo "setup: please install the Debian packages ${missing[*]} (needs root)" >&2
     fi
 }
-apt_install chromium dicom3tools orthanc dcmtk slurm-wlm munge
+stage "setup: apt" apt_install chromium dicom3tools orthanc dcmtk slurm-wlm munge

@@ -4,7 +4,8 @@
 # Run scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check .
-.venv/bin/mypy  # codebrain/, settings in pyproject.toml
-.venv/bin/python -m pytest -q
-docker/test.sh
+source scripts/stages.sh  # each stage's time, for the table .ci/run prints
+stage ruff .venv/bin/ruff check .
+stage mypy .venv/bin/mypy  # codebrain/, settings in pyproject.toml
+stage pytest .venv/bin/python -m pytest -q
+docker/test.sh  # its own stages: building the images, running them
