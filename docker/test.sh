@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Build the three images and run each once, as CI does (part of the README's test command):
-#   docker/test.sh [WORK_DIR]
+#   docker/test.sh [--build-only | --built] [WORK_DIR]
+# --build-only stops once the images are built (scripts/test.sh builds them while pytest runs);
+# --built runs the checks on the images a --build-only run made, without building.
 # Installs Debian's docker.io and debootstrap when missing and starts dockerd when none runs
 # (stopping it again at the end). Checks: the BIDS-App runs a sample subject as a non-root user
 # with the input read-only, records its container tag, answers --version and exits 64 on a bad
@@ -9,6 +11,11 @@
 # a tiny simulated set. Prints the image sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PHASE=all
+case "${1:-}" in
+    --build-only) PHASE=build; shift ;;
+    --built) PHASE=run; shift ;;
+esac
 WORK=${1:-$(mktemp -d /tmp/codebrain-containers.XXXXXX)}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -38,10 +45,18 @@ if ! $DOCKER info >/dev/null 2>&1; then
     $DOCKER info >/dev/null 2>&1 || fail "dockerd did not start (see $WORK/dockerd.log)"
 fi
 
-say "building"
-stage "images: build" bash -o pipefail -c 'docker/build.sh bids-app map train | tee "$1"' build "$WORK/sizes.txt"
-RUNS=$(date +%s)
 VERSION=$($PY -c "import codebrain; print(codebrain.__version__)")
+IMAGES="codebrain/bids-app:$VERSION codebrain/map:$VERSION codebrain/train:$VERSION"
+if [ $PHASE = run ]; then
+    for image in $IMAGES; do
+        $DOCKER image inspect "$image" >/dev/null 2>&1 || fail "$image is not built (docker/test.sh --build-only)"
+    done
+else
+    say "building"
+    stage "images: build" docker/build.sh bids-app map train
+    [ $PHASE = all ] || exit 0
+fi
+RUNS=$(date +%s)
 
 say "BIDS-App: one simulated subject, /data read-only, default non-root user"
 $PY scripts/make_demo_dataset.py "$WORK/bids" --simulated 1 >/dev/null
@@ -97,4 +112,4 @@ $DOCKER run --rm -v "$WORK/train:/w" "codebrain/train:$VERSION" \
 $DOCKER run --rm "codebrain/train:$VERSION" torchrun --help >/dev/null || fail "torchrun missing"
 
 say "passed; image sizes:"
-cat "$WORK/sizes.txt"
+for image in $IMAGES; do $DOCKER image ls "$image" --format "$image {{.Size}}"; done

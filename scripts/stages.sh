@@ -30,5 +30,5 @@ stage_table() {
     [ -s "$1" ] || return 0
     awk -F'\t' 'BEGIN { printf "%-28s %9s  %s\n", "stage", "minutes", "result" }
         { printf "%-28s %9.1f  %s\n", $1, $2 / 60, $3; total += $2 }
-        END { printf "%-28s %9.1f\n", "total", total / 60 }' "$1"
+        END { printf "%-28s %9.1f  (the image build runs beside pytest)\n", "sum of stages", total / 60 }' "$1"
 }
