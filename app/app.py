@@ -17,8 +17,8 @@ from app.operators import (
 )
 from app.selection import load_rules
 from codebrain.errors import NoInputError, UsageError
-from codebrain.names import PLANES
-from codebrain.preprocess import PrepSettings
+from codebrain.model.names import PLANES
+from codebrain.preprocess.ants import PrepSettings
 
 
 def settings() -> dict:

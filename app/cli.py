@@ -14,7 +14,7 @@ from app import __version__
 from app.errors import CODES, EXIT_USAGE
 from app.runtime import start_sdk
 from codebrain.errors import CannotCreateError, NoInputError, UsageError, run_guarded
-from codebrain.resources import keep_freed_memory
+from codebrain.runtime.resources import keep_freed_memory
 
 EPILOG = """environment:
   CODEBRAIN_SELECTION_RULES  JSON selection rules replacing the shipped app/selection_rules.json

@@ -8,7 +8,7 @@ DerivationDescription, Contributing Equipment naming the model).
 
 Pixels are unsigned 16-bit: ``round(value * SCALE)``. For synthesized images the value is
 the model's normalised scale (1.0 = the 99.5th percentile of the brain in training, see
-``codebrain.synthesize``), so 1000 in the pixel data is that level; confidence maps store
+``codebrain.inference.synthesize``), so 1000 in the pixel data is that level; confidence maps store
 [0, 1] the same way.
 """
 
@@ -25,7 +25,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
 from codebrain import __version__
-from codebrain.environment import software_versions
+from codebrain.runtime.environment import software_versions
 
 SCALE = 1000.0
 PATIENT_STUDY = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge", "PatientWeight",

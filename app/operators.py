@@ -23,10 +23,10 @@ from app.payloads import SelectedSeries, StudyVolumes, SynthesizedSeries
 from app.selection import assign
 from app.series_checks import check_series
 from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError
-from codebrain.names import BUNDLED
-from codebrain.preprocess import PrepSettings, choose_reference, preprocess
-from codebrain.resources import prepare_inference
-from codebrain.synthesize import Synthesizer, best_bundled_model
+from codebrain.inference.synthesize import Synthesizer, best_bundled_model
+from codebrain.model.names import BUNDLED
+from codebrain.preprocess.ants import PrepSettings, choose_reference, preprocess
+from codebrain.runtime.resources import prepare_inference
 
 log = logging.getLogger("codebrain.map")
 MODEL_FILES = ("model.json", "model.safetensors")
@@ -136,7 +136,7 @@ class SeriesVolumesOperator(DICOMSeriesToVolumeOperator):
 
 
 class SynthesisOperator(Operator):
-    """Preprocess like the BIDS-App (``codebrain.preprocess``), synthesize (``codebrain.synthesize``),
+    """Preprocess like the BIDS-App (``codebrain.preprocess.ants``), synthesize (``codebrain.inference.synthesize``),
     and bring every result back onto the reference series' own grid."""
 
     def __init__(self, fragment: Fragment, *args, model_path: str | None, device: str, confidence: bool,

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from codebrain.environment import environment
+from codebrain.runtime.environment import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -57,7 +57,7 @@ def synth(tmp: Path) -> tuple[list[str], dict]:
 
 
 def bids(tmp: Path) -> tuple[list[str], dict]:
-    from codebrain.resources import available_cpus
+    from codebrain.runtime.resources import available_cpus
 
     data = tmp / "bids"
     if not data.exists():
@@ -106,9 +106,9 @@ def forward_only(tmp: Path) -> dict:
 
     from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
-    from codebrain.evaluate import evaluate_slices, model_predictor
+    from codebrain.evaluation.protocol import evaluate_slices, model_predictor
     from codebrain.model.io import load_model_dir
-    from codebrain.resources import prepare_inference
+    from codebrain.runtime.resources import prepare_inference
 
     prepare_inference()
     model, info = load_model_dir("brats", device=torch.device("cpu"))

@@ -23,12 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-from codebrain.baselines import MeanOfInputs, fit_quadratic
 from codebrain.data.real_sources import PREP_SEED, SOURCES, assemble, source
 from codebrain.data.slices import build_slice_cache
-from codebrain.environment import environment
-from codebrain.evaluate import evaluate_slices, model_predictor
+from codebrain.evaluation.baselines import MeanOfInputs, fit_quadratic
+from codebrain.evaluation.protocol import evaluate_slices, model_predictor
 from codebrain.model.io import load_model_dir, training_size
+from codebrain.runtime.environment import environment
 
 METHODS = ("model", "mean", "quadratic")
 

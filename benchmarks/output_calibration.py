@@ -6,8 +6,8 @@
 Every input is divided by its brain's 99.5th percentile, so a real contrast has that percentile at
 1; a synthesized volume does not (0.73 to 0.94 on real patients: a model trained on squared errors
 pulls its brightest voxels toward the mean). The lever: divide each output by its own 99.5th
-percentile, as the inputs are. Each volume goes through ``codebrain.synthesize`` as users run it,
-every input pattern the subject's files allow, and is scored by ``codebrain.metrics.volume_metrics``
+percentile, as the inputs are. Each volume goes through ``codebrain.inference.synthesize`` as users run it,
+every input pattern the subject's files allow, and is scored by ``codebrain.evaluation.metrics.volume_metrics``
 as it is and calibrated. Writes ``<model>-<source>.json`` and ``.md``. Run it on validation sources
 only (the rule, fixed before measuring, is in ``RULE.md`` beside the results).
 """
@@ -24,9 +24,9 @@ import numpy as np
 
 from codebrain.data.real_sources import assemble, source
 from codebrain.data.volumes import brain_mask, normalise
-from codebrain.environment import environment
-from codebrain.metrics import volume_metrics
-from codebrain.synthesize import Synthesizer
+from codebrain.evaluation.metrics import volume_metrics
+from codebrain.inference.synthesize import Synthesizer
+from codebrain.runtime.environment import environment
 
 VARIANTS = ("as synthesized", "calibrated")
 

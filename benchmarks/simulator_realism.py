@@ -18,7 +18,7 @@ import numpy as np
 from codebrain.data.modalities import MODALITIES
 from codebrain.data.realism import template_correlations
 from codebrain.data.simulate import SimulationOptions, simulate_subject
-from codebrain.environment import environment
+from codebrain.runtime.environment import environment
 
 REAL_FILES = {"T1w": "t1n", "T1Gd": "t1c", "T2w": "t2w", "FLAIR": "t2f"}
 

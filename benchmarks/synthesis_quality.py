@@ -3,7 +3,7 @@
     python benchmarks/synthesis_quality.py --model brats --data DIR --split test [--json out.json]
 
 For every missing pattern and held-out subject, synthesizes the missing modalities from
-the given ones through ``codebrain.synthesize`` (the inference path users get) with
+the given ones through ``codebrain.inference.synthesize`` (the inference path users get) with
 axial slices only and with axial+coronal+sagittal fusion, and reports PSNR inside the
 brain mask (normalised scale, data range 1) for both. Calibration: the brain is cut
 into 8x8x8-voxel blocks; the Spearman correlation between a block's mean confidence and
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+from codebrain.data.patterns import describe, missing_patterns
 from codebrain.data.volumes import load_subject, split_subjects
-from codebrain.environment import environment
-from codebrain.patterns import describe, missing_patterns
-from codebrain.synthesize import Synthesizer
+from codebrain.inference.synthesize import Synthesizer
+from codebrain.runtime.environment import environment
 
 BLOCK = 8
 

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 
 from codebrain.data.simulate import SimulationOptions, simulate_subject
-from codebrain.environment import environment
+from codebrain.inference.synthesize import Synthesizer
 from codebrain.model.config import load_config
 from codebrain.model.io import save_model_dir
 from codebrain.model.networks import CodeBrain
-from codebrain.resources import prepare_inference
-from codebrain.synthesize import Synthesizer
+from codebrain.runtime.environment import environment
+from codebrain.runtime.resources import prepare_inference
 
 BRATS_FILES = {"T1w": "t1n", "T1Gd": "t1c", "T2w": "t2w", "FLAIR": "t2f"}
 

@@ -3,7 +3,7 @@
     python benchmarks/train_throughput.py --preset paper-ixi --batch-size 8 --device cuda --json out.json
     python benchmarks/train_throughput.py --preset small --batch-size 4 --size 128 --device cpu
 
-The steps are codebrain-train's own (``Trainer.train_step`` of ``codebrain.trainer``: optimiser, scheduler and
+The steps are codebrain-train's own (``Trainer.train_step`` of ``codebrain.train.trainer``: optimiser, scheduler and
 logging work included); Stage I runs in its adversarial phase, the slower one.
 ``--compile`` wraps the networks in torch.compile. ``--anchor ref_bench.json`` (written by
 ``../shared/anchors/codebrain-official/bench_ref.py`` in the same device call) adds the ratio to
@@ -23,11 +23,12 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from codebrain.distributed import Distributed
-from codebrain.environment import environment
 from codebrain.model.config import load_config
 from codebrain.model.io import save_model_dir
-from codebrain.trainer import GraderTrainer, RunOptions, StageOneTrainer, Trainer
+from codebrain.runtime.environment import environment
+from codebrain.train.distributed import Distributed
+from codebrain.train.stages import GraderTrainer, StageOneTrainer
+from codebrain.train.trainer import RunOptions, Trainer
 
 
 def peak_memory_gib(device: torch.device) -> float:

@@ -33,7 +33,7 @@ from bids_app.multiproc import TetheredMultiProcPlugin
 from codebrain import __version__
 from codebrain.data.modalities import MODALITIES
 from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError, WriteError, run_guarded
-from codebrain.resources import available_cpus
+from codebrain.runtime.resources import available_cpus
 
 EPILOG = textwrap.fill("exit codes: " + "; ".join(f"{code} {text}" for code, text in ec.MEANINGS.items()) + ".", 100)
 
@@ -214,7 +214,7 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
     from bids_app.planning import check_inputs, is_done
     from bids_app.provenance import write_run_log
     from bids_app.workflow import Options, init_codebrain_wf
-    from codebrain.preprocess import PrepSettings
+    from codebrain.preprocess.ants import PrepSettings
 
     for subject in sorted(subjects):
         for path in remove_partial_files(args.output_dir / f"sub-{subject}"):

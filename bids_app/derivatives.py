@@ -16,8 +16,8 @@ from bids.layout.writing import build_path
 
 from codebrain import __version__
 from codebrain.data.bids_names import BIDS_CE_LABEL, BIDS_SUFFIX
-from codebrain.environment import software_versions
-from codebrain.staging import atomic_write
+from codebrain.runtime.environment import software_versions
+from codebrain.runtime.staging import atomic_write
 
 BIDS_VERSION = "1.10.0"
 CODE_URL = "https://github.com/codebrain-mri/codebrain"

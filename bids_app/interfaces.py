@@ -1,4 +1,4 @@
-"""nipype interfaces around ``codebrain.preprocess`` and ``codebrain.synthesize``.
+"""nipype interfaces around ``codebrain.preprocess.ants`` and ``codebrain.inference.synthesize``.
 
 Each node reads and writes files in its own nipype folder, so a killed run resumes from
 the last finished node and ``--nprocs`` runs independent nodes side by side. The work
@@ -24,8 +24,8 @@ from nipype.interfaces.base import (
 
 def _threads(n: int, seed=None) -> None:
     """Threads for this node; a seed (``--random-seed``) makes ANTs repeatable and single-threaded."""
-    from codebrain.preprocess import seed_ants
-    from codebrain.resources import set_threads
+    from codebrain.preprocess.ants import seed_ants
+    from codebrain.runtime.resources import set_threads
 
     set_threads(seed_ants(seed if isdefined(seed) else None) or n)
 
@@ -45,7 +45,7 @@ class _ImageOutput(TraitedSpec):
 
 
 class BiasCorrect(SimpleInterface):
-    """Step 1 of ``codebrain.preprocess``: check, reorient to RAS and remove the bias field (N4)."""
+    """Step 1 of ``codebrain.preprocess.ants``: check, reorient to RAS and remove the bias field (N4)."""
 
     input_spec = _BiasInput
     output_spec = _ImageOutput
@@ -54,7 +54,7 @@ class BiasCorrect(SimpleInterface):
         import ants
 
         from codebrain.data.volumes import read_nifti
-        from codebrain.preprocess import prepare_raw
+        from codebrain.preprocess.ants import prepare_raw
 
         _threads(self.inputs.threads, self.inputs.random_seed)
         path = Path(self.inputs.in_file)
@@ -78,7 +78,7 @@ class ReferenceGrid(SimpleInterface):
     def _run_interface(self, runtime):
         import ants
 
-        from codebrain.preprocess import reference_grid
+        from codebrain.preprocess.ants import reference_grid
 
         self._results["out_file"] = str(Path(runtime.cwd) / "reference.nii.gz")
         ants.image_write(reference_grid(ants.image_read(self.inputs.in_file), self.inputs.max_spacing),
@@ -105,7 +105,7 @@ class CoRegister(SimpleInterface):
     def _run_interface(self, runtime):
         import ants
 
-        from codebrain.preprocess import coregister
+        from codebrain.preprocess.ants import coregister
 
         _threads(self.inputs.threads, self.inputs.random_seed)
         warped, transforms = coregister(ants.image_read(self.inputs.moving), ants.image_read(self.inputs.fixed),
@@ -129,7 +129,7 @@ class SkullStrip(SimpleInterface):
     def _run_interface(self, runtime):
         import ants
 
-        from codebrain.preprocess import brain_mask
+        from codebrain.preprocess.ants import brain_mask
 
         _threads(self.inputs.threads, self.inputs.random_seed)
         mask = brain_mask(ants.image_read(self.inputs.in_file), str(Path(runtime.cwd) / "template_to_reference_"))
@@ -157,7 +157,7 @@ class _SynthOutput(TraitedSpec):
 
 
 class Synthesize(SimpleInterface):
-    """Mask the inputs and complete the missing modalities with ``codebrain.synthesize``."""
+    """Mask the inputs and complete the missing modalities with ``codebrain.inference.synthesize``."""
 
     input_spec = _SynthInput
     output_spec = _SynthOutput
@@ -166,9 +166,9 @@ class Synthesize(SimpleInterface):
         import ants
 
         from codebrain.data.volumes import save_nifti
-        from codebrain.preprocess import apply_mask, to_nibabel
-        from codebrain.resources import prepare_inference
-        from codebrain.synthesize import Synthesizer
+        from codebrain.inference.synthesize import Synthesizer
+        from codebrain.preprocess.ants import apply_mask, to_nibabel
+        from codebrain.runtime.resources import prepare_inference
 
         cwd = Path(runtime.cwd)
         mask = ants.image_read(self.inputs.mask_file)

@@ -11,9 +11,9 @@ from bids_app.query import Session
 from bids_app.workflow import Plan
 from codebrain.data.volumes import as_3d, check_values, read_nifti
 from codebrain.errors import NoInputError
+from codebrain.inference.synthesize import best_bundled_model
 from codebrain.model.io import read_model_info
-from codebrain.preprocess import choose_reference
-from codebrain.synthesize import best_bundled_model
+from codebrain.preprocess.ants import choose_reference
 
 
 def model_modalities(model: str) -> list[str]:

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from bids_app.derivatives import write_text  # noqa: E402
 from bids_app.records import SessionRecord  # noqa: E402
 from codebrain import __version__  # noqa: E402
-from codebrain.staging import atomic_write  # noqa: E402
+from codebrain.runtime.staging import atomic_write  # noqa: E402
 
 VIEWS = (("axial", 2), ("coronal", 1), ("sagittal", 0))
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}

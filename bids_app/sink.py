@@ -19,7 +19,7 @@ from bids_app.derivatives import (
 )
 from bids_app.records import SessionRecord, records_dir
 from codebrain.data.volumes import save_nifti
-from codebrain.metrics import volume_metrics
+from codebrain.evaluation.metrics import volume_metrics
 
 
 def _save_mask(src: str, dst: Path) -> None:

@@ -24,7 +24,7 @@ from bids_app.interfaces import (
     Synthesize,
     WriteDerivatives,
 )
-from codebrain.preprocess import PrepSettings
+from codebrain.preprocess.ants import PrepSettings
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Options:
 
 
 def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
-    """The steps of ``codebrain.preprocess`` as nodes, then synthesis and the derivatives."""
+    """The steps of ``codebrain.preprocess.ants`` as nodes, then synthesis and the derivatives."""
     wf = pe.Workflow(name=f"ses_{plan.session}_wf" if plan.session else "anat_wf")
     prep = opts.prep
     threads = 1 if prep.seed is not None else opts.omp_nthreads

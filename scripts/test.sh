@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test half of the README's test command: ruff and mypy (settings in pyproject.toml), pytest in
+# The test half of the README's test command: ruff and mypy (settings in pyproject.toml), the
+# documentation site (mkdocs.yml, warnings as errors), pytest in
 # .venv (the MAP's tests drive .venv-map), then the container images built (beside pytest) and run
 # (docker/test.sh).
 # Run scripts/setup.sh first.
@@ -8,6 +9,9 @@ cd "$(dirname "$0")/.."
 source scripts/stages.sh  # each stage's time, for the table .ci/run prints
 stage ruff .venv/bin/ruff check .
 stage mypy .venv/bin/mypy  # codebrain/, settings in pyproject.toml
+site=$(mktemp -d /tmp/codebrain-site.XXXXXX)
+stage docs .venv/bin/mkdocs build --strict --quiet --site-dir "$site"  # a broken link or docstring fails it
+rm -rf "$site"
 # The images build while pytest runs (docker/test.sh --build-only: dockerd, the base image, pip in
 # each build stage), then are run once pytest has passed.
 build_log=$(mktemp /tmp/codebrain-image-build.XXXXXX)

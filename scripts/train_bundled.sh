@@ -32,9 +32,9 @@ quoted() { sed 's/.*/"&"/' | paste -sd, -; }
 
 data() {
     [ -d "$WORK/sim/sim$(printf %04d "$SIMS")" ] || \
-        $PY -m codebrain.data.simulate_cli --output "$WORK/sim" --subjects "$SIMS" --seed $SEED --lesions 0.6 --jobs "${JOBS:-1}"
+        $PY -m codebrain.cli.simulate --output "$WORK/sim" --subjects "$SIMS" --seed $SEED --lesions 0.6 --jobs "${JOBS:-1}"
     [ -d "$WORK/real" ] || \
-        $PY -m codebrain.data.prepare brats --input "$SHARED/brats_style" --output "$WORK/real" --val 0 --test 0.5
+        $PY -m codebrain.cli.prepare brats --input "$SHARED/brats_style" --output "$WORK/real" --val 0 --test 0.5
     local name sims val real i
     for name in brats ixi; do
         mkdir -p "$WORK/$name"
@@ -110,10 +110,10 @@ evaluate() {
     local name mods
     for name in brats ixi; do
         mods=$($PY -c "import json; print(','.join(json.load(open('$WORK/runs/$name/model.json'))['modalities']))")
-        $PY -m codebrain.eval_cli --model "$WORK/runs/$name" --data "$WORK/$name" --device "$DEVICE" \
+        $PY -m codebrain.cli.evaluate --model "$WORK/runs/$name" --data "$WORK/$name" --device "$DEVICE" \
             --output "$WORK/eval-$name.json"
-        $PY -m codebrain.eval_cli --baseline mean --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-mean.json"
-        $PY -m codebrain.eval_cli --baseline quadratic --modalities "$mods" --data "$WORK/$name" \
+        $PY -m codebrain.cli.evaluate --baseline mean --modalities "$mods" --data "$WORK/$name" --output "$WORK/eval-$name-mean.json"
+        $PY -m codebrain.cli.evaluate --baseline quadratic --modalities "$mods" --data "$WORK/$name" \
             --output "$WORK/eval-$name-quadratic.json"
         # every real source of SHARED the model did not train on, beside both baselines (model card)
         $PY benchmarks/generalisation.py --model "$WORK/runs/$name" --shared "$SHARED" --work "$WORK/generalisation" \

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codebrain.data.simulate_cli import main as simulate_main
+from codebrain.cli.simulate import main as simulate_main
 
 TINY_MODALITIES = "T1w,T2w,FLAIR"
 BIN = Path(sys.executable).parent

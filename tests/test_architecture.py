@@ -56,7 +56,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_sees_real_imports():
     graph = import_graph()
-    assert "codebrain.trainer" in graph["codebrain.train"]
+    assert "codebrain.train.trainer" in graph["codebrain.cli.train"]
     assert "codebrain.errors" in graph["bids_app.exit_codes"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
@@ -104,3 +104,60 @@ def test_help_and_version_answer_without_loading_torch():
             done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
             assert done.stderr.strip().splitlines()[-1] == "False", f"{name} {flag} loads torch"
             assert name in done.stdout or flag == "--help", done.stdout
+
+
+def _subpackage(module: str) -> str:
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_the_core_is_laid_out_in_subpackages():
+    """Every module of codebrain sits in a subpackage named for what it does, but the error model."""
+    top = sorted(p.name for p in (ROOT / "codebrain").glob("*.py"))
+    assert top == ["__init__.py", "errors.py"]
+    assert {"cli", "data", "evaluation", "inference", "model", "preprocess", "runtime", "train"} <= {
+        _subpackage(m) for m in import_graph() if m.startswith("codebrain.")}
+
+
+def test_layers_import_downwards():
+    """model/data/preprocess/runtime are the base, inference and evaluation sit on them, training on
+    those, the console scripts on top: a lower layer never imports a higher one."""
+    above = {"runtime": {"model", "data", "preprocess", "inference", "evaluation", "train", "cli"},
+             "model": {"inference", "evaluation", "train", "cli"},
+             "data": {"inference", "evaluation", "train", "cli"},
+             "preprocess": {"model", "inference", "evaluation", "train", "cli"},
+             "inference": {"evaluation", "train", "cli"},
+             "evaluation": {"train", "cli"},
+             "train": {"cli"}}
+    graph = import_graph()
+    wrong = sorted((m, d) for m, deps in graph.items() if m.startswith("codebrain.") and not m.endswith("__main__")
+                   for d in deps if d.startswith("codebrain.") and _subpackage(d) in above.get(_subpackage(m), ()))
+    assert wrong == []
+    assert "codebrain.cli.train" in graph["codebrain.train.__main__"]  # python -m codebrain.train
+
+
+def test_console_scripts_are_the_cli_modules():
+    """One module of codebrain/cli per console script, as setup.cfg names them."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    scripts = cfg["options.entry_points"]["console_scripts"].strip().splitlines()
+    targets = {line.split("=")[1].strip() for line in scripts}
+    core = sorted(t.split(":")[0] for t in targets if t.startswith("codebrain"))
+    assert core == sorted(f"codebrain.cli.{p.stem}" for p in (ROOT / "codebrain" / "cli").glob("*.py")
+                          if p.stem not in ("__init__", "common"))
+
+
+def test_the_inference_api_is_importable_from_the_package():
+    """``from codebrain import Synthesizer`` (the docs' spelling) is the very class, loaded on first use."""
+    import codebrain
+    from codebrain.inference import synthesize
+
+    assert (codebrain.Synthesizer, codebrain.SynthesisResult, codebrain.synthesize) == (
+        synthesize.Synthesizer, synthesize.SynthesisResult, synthesize.synthesize)
+    try:
+        codebrain.Synthesiser  # noqa: B018
+    except AttributeError as e:
+        assert "Synthesiser" in str(e)
+    else:
+        raise AssertionError("a misspelt name must raise AttributeError")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from codebrain.data.simulate import SimulationOptions, simulate_subject
+from codebrain.inference.synthesize import choose_model, synthesize
 from codebrain.model.io import load_model_dir, read_model_info
-from codebrain.synthesize import choose_model, synthesize
 
 pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
 

@@ -147,9 +147,9 @@ def test_full_disk_leaves_nothing_behind(stage2_run, acquired, small_disk):
 
 def test_disk_filling_during_the_write_is_reported_and_cleaned(small_disk):
     """The up-front margin can be beaten by another writer: ENOSPC mid-write is caught too."""
-    from codebrain.cli import EXIT_CODES
+    from codebrain.cli.common import EXIT_CODES
     from codebrain.errors import WriteError, exit_code
-    from codebrain.staging import staged_outputs
+    from codebrain.runtime.staging import staged_outputs
 
     out = small_disk / "out"
     with pytest.raises(WriteError, match="no space left on") as err:

@@ -6,11 +6,11 @@ import torch
 from conftest import TINY_MODALITIES
 from monai.networks.layers import GaussianFilter
 
-from codebrain.baselines import QuadraticRegression
 from codebrain.data.slices import build_slice_cache
-from codebrain.detail_fit import fit_amounts, fit_slices
-from codebrain.metrics import slice_metrics
+from codebrain.evaluation.baselines import QuadraticRegression
+from codebrain.evaluation.metrics import slice_metrics
 from codebrain.model.detail import DetailTransfer, given_index
+from codebrain.train.detail_fit import fit_amounts, fit_slices
 
 MODS = tuple(TINY_MODALITIES.split(","))
 

@@ -10,7 +10,7 @@ import pytest
 
 from app.errors import CODES as MAP_CODES
 from bids_app import exit_codes as bids
-from codebrain.cli import EXIT_CODES as CORE_CODES
+from codebrain.cli.common import EXIT_CODES as CORE_CODES
 from codebrain.errors import (
     CannotCreateError,
     CodeBrainError,
@@ -24,7 +24,7 @@ from codebrain.errors import (
     write_error,
 )
 
-# kind -> (core command, codebrain-bids, MAP): the README's three exit-code lists
+# kind -> (core command, codebrain-bids, MAP): the three exit-code lists of docs/usage/
 DOCUMENTED = {
     UsageError: (2, 64, 64),
     OutputConflictError: (64, 64, 64),

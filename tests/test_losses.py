@@ -1,7 +1,7 @@
 import torch
 from monai.metrics import PSNRMetric
 
-from codebrain.losses import MaskedAdversarialLoss, psnr_loss, weighted_psnr_loss
+from codebrain.train.losses import MaskedAdversarialLoss, psnr_loss, weighted_psnr_loss
 
 
 def test_psnr_loss_is_minus_psnr():

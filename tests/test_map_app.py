@@ -27,9 +27,9 @@ from app.dicom_writer import SCALE, write_synthetic_series
 from app.selection import assign, load_rules
 from app.study_builder import new_study, write_study
 from codebrain import __version__
-from codebrain.data.simulate_cli import main as simulate_main
+from codebrain.cli.simulate import main as simulate_main
 from codebrain.errors import UsageError
-from codebrain.preprocess import coregister, to_ants, to_nibabel
+from codebrain.preprocess.ants import coregister, to_ants, to_nibabel
 
 pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
 

@@ -3,7 +3,7 @@
 import numpy as np
 
 from codebrain.data.volumes import normalise
-from codebrain.metrics import volume_metrics
+from codebrain.evaluation.metrics import volume_metrics
 
 
 def _head(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

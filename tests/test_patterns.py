@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codebrain.patterns import describe, missing_patterns, random_pattern
+from codebrain.data.patterns import describe, missing_patterns, random_pattern
 
 
 def test_every_split_once_with_one_input_missing_first():

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codebrain.preprocess import bias_correct, seed_ants
+from codebrain.preprocess.ants import bias_correct, seed_ants
 
 pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from codebrain.resources import available_cpus
+from codebrain.runtime.resources import available_cpus
 
 
 def _cgroup(root, v2=None, v1=None):
@@ -35,13 +35,13 @@ def test_the_quota_caps_the_affinity_mask(tmp_path, v2, v1, cap):
 def test_the_affinity_mask_is_honoured():
     """Pinned to one CPU (as taskset or a SLURM step pins it): one thread, whatever the host has."""
     code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
-           "from codebrain.resources import available_cpus; print(available_cpus())"
+           "from codebrain.runtime.resources import available_cpus; print(available_cpus())"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "1\n"
 
 
 FAULTS = """
 import resource, sys, threading
-from codebrain.resources import keep_freed_memory
+from codebrain.runtime.resources import keep_freed_memory
 if sys.argv[1] == "keep":
     keep_freed_memory()  # first, as the MAP's main() does: before any library starts a thread
 import torch

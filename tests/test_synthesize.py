@@ -8,8 +8,8 @@ import pytest
 from conftest import run_cli
 
 from codebrain.errors import CodeBrainError
-from codebrain.resources import prepare_inference
-from codebrain.synthesize import Synthesizer
+from codebrain.inference.synthesize import Synthesizer
+from codebrain.runtime.resources import prepare_inference
 
 pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
 

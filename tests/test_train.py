@@ -114,7 +114,7 @@ def test_torchrun_two_nodes_on_cpu(sim_data, tmp_path, cache_dir):
         port = s.getsockname()[1]
     out = tmp_path / "ddp"
     command = [str(BIN / "torchrun"), "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d",
-               "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "codebrain-test", "-m", "codebrain.train",
+               "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "codebrain-test", "-m", "codebrain.cli.train",
                "stage1", "--config", "tiny", "--data", str(sim_data), "--output", str(out), "--device", "cpu",
                "--max-steps", "6", "--batch-size", "2", "--cache-dir", str(cache_dir)]
     nodes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]

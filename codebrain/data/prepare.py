@@ -1,28 +1,20 @@
-"""``codebrain-prepare``: turn the public IXI and BraTS 2023 layouts into a training folder.
-
-    codebrain-prepare brats --input BraTS2023/ --output DIR [--val 0.1 --test 0.2 --seed 0]
-    codebrain-prepare ixi --input IXI/ --output DIR
+"""Turn the public IXI and BraTS 2023 layouts into a training folder (``codebrain-prepare``).
 
 BraTS cases are already co-registered and skull-stripped: files are renamed into
-``DIR/<case>/<Modality>.nii.gz``. IXI's T1 is acquired on another grid than its T2 and
-PD (which share the dual-echo grid): the T1 is registered rigidly to the T2 with ANTs
-and resampled onto it (needs ``pip install antspyx``). Both write ``DIR/splits.json``,
-split by subject with a fixed seed.
+``DIR/<case>/<Modality>.nii.gz``. IXI's T1 is acquired on another grid than its T2 and PD (which
+share the dual-echo grid), so it is registered rigidly to the T2 with ANTs and resampled onto it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from codebrain.cli import make_parser, run_command
 from codebrain.data.modalities import BRATS_SUFFIXES, IXI_SUFFIXES
 from codebrain.errors import NoInputError, UsageError
 
@@ -88,36 +80,17 @@ def prepare_ixi(cases: dict[str, dict[str, Path]], output: Path) -> None:
                 _copy_nifti(src, dst)
 
 
-def _main(args: argparse.Namespace) -> int:
-    if not args.input.is_dir():
-        raise NoInputError(f"--input {args.input} is not a folder")
-    pattern, table = (BRATS_FILE, BRATS_SUFFIXES) if args.layout == "brats" else (IXI_FILE, IXI_SUFFIXES)
-    cases = find_cases(args.input, pattern, table)
+def prepare(layout: str, source: Path, output: Path, val: float, test: float, seed: int) -> dict[str, list[str]]:
+    """Write the training folder ``output`` from the ``layout`` ("brats" or "ixi") files under ``source``."""
+    if not source.is_dir():
+        raise NoInputError(f"--input {source} is not a folder")
+    pattern, table = (BRATS_FILE, BRATS_SUFFIXES) if layout == "brats" else (IXI_FILE, IXI_SUFFIXES)
+    cases = find_cases(source, pattern, table)
     if not cases:
-        raise NoInputError(f"no {args.layout.upper()} files found under {args.input}")
-    args.output.mkdir(parents=True, exist_ok=True)
-    (prepare_brats if args.layout == "brats" else prepare_ixi)(cases, args.output)
-    done = sorted(p.name for p in args.output.iterdir() if p.is_dir())
-    splits = make_splits(done, args.val, args.test, args.seed)
-    (args.output / "splits.json").write_text(json.dumps(splits, indent=2) + "\n")
-    print(f"{len(done)} subjects: {len(splits['train'])} train, {len(splits['val'])} val, {len(splits['test'])} test")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("codebrain-prepare", __doc__.split("\n\n")[0])
-    parser.add_argument("layout", choices=("brats", "ixi"))
-    parser.add_argument("--input", required=True, type=Path, help="folder holding the downloaded data")
-    parser.add_argument("--output", required=True, type=Path, help="training folder to write")
-    parser.add_argument("--val", type=float, default=0.1, help="validation fraction (default 0.1)")
-    parser.add_argument("--test", type=float, default=0.2, help="test fraction (default 0.2)")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_command(build_parser(), _main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        raise NoInputError(f"no {layout.upper()} files found under {source}")
+    output.mkdir(parents=True, exist_ok=True)
+    (prepare_brats if layout == "brats" else prepare_ixi)(cases, output)
+    done = sorted(p.name for p in output.iterdir() if p.is_dir())
+    splits = make_splits(done, val, test, seed)
+    (output / "splits.json").write_text(json.dumps(splits, indent=2) + "\n")
+    return splits

@@ -12,7 +12,7 @@ skull stripping), as a user's raw scans would, with a fixed ANTs seed so that a 
 table is repeatable bit for bit. The preparation is recorded in the subject folder; a folder
 prepared otherwise is prepared again. (Measured on McCausland: seeds 7, 11 and 2026 move the
 scores by at most 0.01 dB; the preprocessing code itself moved them by up to 1.8 dB when N4
-changed, which is why a table must be re-measured after any change to ``codebrain.preprocess``.)
+changed, which is why a table must be re-measured after any change to ``codebrain.preprocess.ants``.)
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _preprocess_raw(src: Source, shared: Path, subject: str, target: Path, seed:
     of the head than the 3D T1w, and slices beyond its field of view would be scored as
     black targets.
     """
-    from codebrain.preprocess import PrepSettings, preprocess
+    from codebrain.preprocess.ants import PrepSettings, preprocess
 
     (target / PREP_RECORD).unlink(missing_ok=True)
     images = {m: read_nifti(src.path(shared, subject, m), f"{subject} {m}") for m in src.files}

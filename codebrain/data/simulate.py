@@ -26,7 +26,7 @@ from codebrain.data.physics import (
     random_sequences,
     signal,
 )
-from codebrain.resources import one_torch_thread
+from codebrain.runtime.resources import one_torch_thread
 
 LABELS: dict[str, int] = {t: i + 1 for i, t in enumerate(TISSUES)}  # 0 is background
 MAGNITUDE = (300.0, 600.0)

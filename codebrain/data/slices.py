@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from codebrain.data.volumes import NORMALISATION, load_subject
-from codebrain.staging import atomic_write
+from codebrain.runtime.staging import atomic_write
 
 if TYPE_CHECKING:  # MONAI is imported only when augmenting
     from monai.transforms import Compose

@@ -19,7 +19,7 @@ import numpy as np
 from nibabel.processing import resample_from_to
 
 from codebrain.errors import DataError, NoInputError
-from codebrain.staging import atomic_write
+from codebrain.runtime.staging import atomic_write
 
 PERCENTILE = 99.5
 NORMALISATION = {

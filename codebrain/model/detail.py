@@ -2,7 +2,7 @@
 
 Trained on few real patients, the network draws anatomy and intensities well but smooths the
 fine structure that the acquired images carry. A quadratic map of the given intensities at the
-same voxel (``codebrain.baselines.QuadraticRegression``, fitted on the model's own training
+same voxel (``codebrain.evaluation.baselines.QuadraticRegression``, fitted on the model's own training
 slices) keeps that structure but gets the larger-scale intensities wrong. ``DetailTransfer``
 adds only the fine band of their difference to the network's output:
 
@@ -58,7 +58,7 @@ class DetailTransfer(nn.Module):
 
     ``amount`` is one number for every pattern and target, or ``None``: then each pattern's
     targets carry their own, least-squares fitted on the training slices (buffer ``gain``,
-    ``codebrain.detail_fit``), so a target whose map transfers poorly gets less of it.
+    ``codebrain.train.detail_fit``), so a target whose map transfers poorly gets less of it.
     """
 
     coef: torch.Tensor

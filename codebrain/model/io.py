@@ -22,9 +22,9 @@ from codebrain import __version__
 from codebrain.data.volumes import NORMALISATION
 from codebrain.errors import DataError, NoInputError
 from codebrain.model.config import ModelConfig, TrainConfig
+from codebrain.model.names import BUNDLED
 from codebrain.model.networks import CodeBrain
-from codebrain.names import BUNDLED
-from codebrain.staging import atomic_write
+from codebrain.runtime.staging import atomic_write
 
 FORMAT = "codebrain-model/1"
 WEIGHTS_DIR = resources.files("codebrain") / "weights"

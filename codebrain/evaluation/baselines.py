@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from codebrain.data.patterns import missing_patterns
 from codebrain.model.detail import given_index, n_features, quadratic_features, quadratic_map
-from codebrain.patterns import missing_patterns
 
 MAX_FIT_VOXELS = 400_000
 

@@ -1,6 +1,6 @@
 """``codebrain-eval``: the paper's protocol on a test split.
 
-The protocol is ``codebrain.evaluate``; only argparse and the shared CLI load before the
+The protocol is ``codebrain.evaluation.protocol``; only argparse and the shared CLI load before the
 arguments are parsed, so ``--help`` and ``--version`` answer at once; torch and the model load
 when a run starts.
 """
@@ -13,16 +13,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codebrain.cli import make_parser, resolve_device, run_command
+from codebrain.cli.common import make_parser, run_command
 from codebrain.errors import UsageError
+from codebrain.runtime.resources import resolve_device
 
 if TYPE_CHECKING:
-    from codebrain.evaluate import Predictor
+    from codebrain.evaluation.protocol import Predictor
 
 
 def _baseline(args: argparse.Namespace, size: int) -> tuple[Predictor, tuple[str, ...], dict]:
-    from codebrain.baselines import MeanOfInputs, fit_quadratic
     from codebrain.data.modalities import check_modalities
+    from codebrain.evaluation.baselines import MeanOfInputs, fit_quadratic
 
     if not args.modalities:
         raise UsageError("--baseline needs --modalities (the list a model would have)")
@@ -39,10 +40,10 @@ def _baseline(args: argparse.Namespace, size: int) -> tuple[Predictor, tuple[str
 def _main(args: argparse.Namespace) -> int:
     from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
-    from codebrain.evaluate import evaluate_slices, format_table, model_predictor
+    from codebrain.evaluation.protocol import evaluate_slices, format_table, model_predictor
     from codebrain.model.io import load_model_dir, training_size
-    from codebrain.resources import prepare_inference
-    from codebrain.staging import atomic_write
+    from codebrain.runtime.resources import prepare_inference
+    from codebrain.runtime.staging import atomic_write
 
     prepare_inference()
     device = resolve_device(args.device)

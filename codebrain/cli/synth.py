@@ -1,6 +1,6 @@
 """``codebrain-synth``: synthesize the missing MRI contrasts of one subject.
 
-The work is ``codebrain.synthesize``; only argparse and the shared CLI load before the
+The work is ``codebrain.inference.synthesize``; only argparse and the shared CLI load before the
 arguments are parsed, so ``--help`` and ``--version`` answer at once.
 """
 
@@ -12,10 +12,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from codebrain.cli import make_parser, run_command
+from codebrain.cli.common import make_parser, run_command
 from codebrain.data.modalities import MODALITIES
 from codebrain.errors import DataError, NoInputError, UsageError
-from codebrain.names import BUNDLED, PLANES
+from codebrain.model.names import BUNDLED, PLANES
 
 
 def _input_path(pair: str) -> tuple[str, Path]:
@@ -56,9 +56,9 @@ def _main(args: argparse.Namespace) -> int:
     import numpy as np
 
     from codebrain.data.volumes import read_nifti, save_nifti
-    from codebrain.resources import prepare_inference
-    from codebrain.staging import check_destinations, staged_outputs
-    from codebrain.synthesize import Synthesizer, choose_model
+    from codebrain.inference.synthesize import Synthesizer, choose_model
+    from codebrain.runtime.resources import prepare_inference
+    from codebrain.runtime.staging import check_destinations, staged_outputs
 
     if args.nthreads is not None and args.nthreads < 1:
         raise UsageError("--nthreads must be at least 1")

@@ -40,7 +40,7 @@ def software_versions() -> dict[str, str]:
 
 def machine() -> dict:
     """The processor, how many of its cores this process may use, and the operating system."""
-    from codebrain.resources import available_cpus
+    from codebrain.runtime.resources import available_cpus
 
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()

@@ -26,7 +26,7 @@ mask            :func:`apply_mask`         ``Synthesize``          per image
    registered to the reference (affine, then SyN), its brain mask is warped back,
    thresholded at 0.5 and hole-filled (antspynet would need weights from the internet);
 5. the images are multiplied by the mask. Intensity normalisation is left to
-   ``codebrain.synthesize``, which applies the rule the model was trained with.
+   ``codebrain.inference.synthesize``, which applies the rule the model was trained with.
 
 The choices a user makes (:class:`PrepSettings`) are one object for both front ends.
 Needs antspyx (``pip install "codebrain[prep]"``).

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codebrain.cli import make_parser, run_command
+from codebrain.cli.common import make_parser, run_command
 from codebrain.data.modalities import MODALITIES, check_modalities
 from codebrain.errors import UsageError
 

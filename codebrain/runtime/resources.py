@@ -1,4 +1,5 @@
-"""How many CPUs this process may really use, and one place that sets every thread pool to it.
+"""What this process may compute on: the device asked for, how many CPUs it may really use, and one
+place that sets every thread pool to it.
 
 ``os.cpu_count()`` reports the host's cores, not what a container (``docker --cpus``), a SLURM
 allocation (CPU affinity) or a cgroup quota grants. Sizing PyTorch's or ITK's pools by it runs
@@ -14,6 +15,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from codebrain.errors import UsageError
 
 # Pools that native libraries size from the environment when they start (child processes and
 # libraries loaded later read these; PyTorch's running pool is set through its API).
@@ -106,3 +109,14 @@ def prepare_inference(threads: int | None = None) -> int:
     set_threads(n)
     keep_freed_memory()
     return n
+
+
+def resolve_device(spec: str):
+    """``auto`` | ``cpu`` | ``cuda`` -> a torch device; asking for CUDA without one is a usage error."""
+    import torch
+
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available")
+    return torch.device(spec)

@@ -1,6 +1,6 @@
 """``codebrain-train detail``: give a complete model the fine detail of an intensity map.
 
-Fits the per-voxel quadratic map of every missing pattern (``codebrain.baselines``) on the
+Fits the per-voxel quadratic map of every missing pattern (``codebrain.evaluation.baselines``) on the
 training split of ``--data`` (the slices the model trained on, at its training size) and writes
 the model again with the map's coefficients and ``{sigma, amount}`` (``codebrain.model.detail``).
 No network weight changes; a later Stage I or II run does not carry the map over, so run this
@@ -68,8 +68,8 @@ def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailT
     import numpy as np
     import torch
 
+    from codebrain.data.patterns import missing_patterns
     from codebrain.model.detail import given_index
-    from codebrain.patterns import missing_patterns
 
     n_mod = images.shape[1]
     patterns = [~torch.tensor(missing) for missing in missing_patterns(n_mod)]
@@ -98,13 +98,13 @@ def fit_amounts(network: Callable[[torch.Tensor], torch.Tensor], detail: DetailT
 def fit_detail(args: argparse.Namespace) -> int:
     import torch
 
-    from codebrain.baselines import fit_quadratic
     from codebrain.data.slices import build_slice_cache
     from codebrain.data.volumes import split_subjects
-    from codebrain.environment import software_versions
+    from codebrain.evaluation.baselines import fit_quadratic
     from codebrain.model.detail import DetailTransfer
     from codebrain.model.io import load_model_dir, save_model_dir, training_size
     from codebrain.model.networks import CodeBrain
+    from codebrain.runtime.environment import software_versions
 
     if args.init is None:
         raise UsageError(DETAIL_NEEDS_MODEL)

@@ -1,4 +1,4 @@
-"""The paper's protocol on a test split (the command is ``codebrain.eval_cli``).
+"""The paper's protocol on a test split (the command is ``codebrain.cli.evaluate``).
 
 For every missing pattern of the model's modality list (at least one modality given,
 at least one missing), every missing modality is synthesized slice by slice and scored
@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from codebrain.metrics import slice_metrics
+from codebrain.data.patterns import describe, missing_patterns
+from codebrain.evaluation.metrics import slice_metrics
 from codebrain.model.networks import CodeBrain
-from codebrain.patterns import describe, missing_patterns
 
 METRICS = ("psnr", "ssim", "mae")
 
@@ -34,7 +34,7 @@ Predictor = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
 def model_predictor(model: CodeBrain) -> Predictor:
     """The model as users get it: outputs are 0 outside the brain mask of the given inputs.
 
-    ``codebrain.synthesize`` zeroes every output outside the union of the inputs' non-zero
+    ``codebrain.inference.synthesize`` zeroes every output outside the union of the inputs' non-zero
     voxels, and the quadratic baseline does the same; scoring the raw network output instead
     would count its faint background noise, which no user ever sees, against it (about 5 points
     of SSIM on FLAIR targets, whose real background is exactly 0).
@@ -56,7 +56,7 @@ def evaluate_slices(
     """Score every pattern on (N, C, S, S) slices; ``present`` marks real modalities per slice.
 
     ``predict(incomplete, missing)`` returns every modality from the input with the
-    missing channels zeroed: the model, or a baseline (``codebrain.baselines``). A slice
+    missing channels zeroed: the model, or a baseline (``codebrain.evaluation.baselines``). A slice
     counts for a pattern and target only where its subject has every given modality and the
     target, so subjects that lack modalities (one source has FLAIR and T1Gd only) are scored
     on what their files allow; a pattern and target that no subject has the files for is

@@ -31,17 +31,6 @@ EXIT_CODES: ExitCodes = {
 }
 
 
-def resolve_device(spec: str):
-    """``auto`` | ``cpu`` | ``cuda`` -> a torch device; asking for CUDA without one is a usage error."""
-    import torch
-
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda: no CUDA device is available")
-    return torch.device(spec)
-
-
 def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

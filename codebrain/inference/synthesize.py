@@ -1,12 +1,12 @@
-"""The one inference API every front end calls (``codebrain-synth`` is ``codebrain.synth_cli``).
+"""The one inference API every front end calls (``codebrain-synth`` is ``codebrain.cli.synth``).
 
-    from codebrain.synthesize import Synthesizer
+    from codebrain.inference.synthesize import Synthesizer
     result = Synthesizer("brats").run({"T1w": t1_img, "FLAIR": flair_img})
     result.images["T2w"]        # nibabel image on the grid and affine of the first input
     result.confidence["T2w"]    # [0, 1], same grid
 
 Inputs must be co-registered and skull-stripped (the BIDS-App and the MONAI Deploy app
-do that with ``codebrain.preprocess``). Outputs are float32 on the model's normalised
+do that with ``codebrain.preprocess.ants``). Outputs are float32 on the model's normalised
 scale: 0 outside the brain, about 1 at the 99.5th percentile of brain intensity of that
 contrast (the normalisation of ``codebrain.data.volumes``).
 
@@ -35,11 +35,11 @@ from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 from nibabel.processing import resample_from_to
 from tqdm import tqdm
 
-from codebrain.cli import resolve_device
 from codebrain.data.volumes import as_3d, brain_mask, check_values, normalise
 from codebrain.errors import DataError, UsageError
 from codebrain.model.io import load_model_dir, read_model_info, resolve_model_dir
-from codebrain.names import BUNDLED, PLANES
+from codebrain.model.names import BUNDLED, PLANES
+from codebrain.runtime.resources import resolve_device
 
 ImageLike = nib.Nifti1Image | tuple[np.ndarray, np.ndarray]
 

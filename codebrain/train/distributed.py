@@ -7,7 +7,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from codebrain.cli import resolve_device
+from codebrain.runtime.resources import resolve_device
 
 
 class Distributed:

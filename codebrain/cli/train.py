@@ -19,13 +19,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codebrain.cli import make_parser, run_command
-from codebrain.detail_fit import DEFAULT_AMOUNT, DEFAULT_SIGMA, detail_amount, fit_detail
+from codebrain.cli.common import make_parser, run_command
 from codebrain.errors import UsageError
+from codebrain.train.detail_fit import DEFAULT_AMOUNT, DEFAULT_SIGMA, detail_amount, fit_detail
 
 if TYPE_CHECKING:  # torch and the trainer load only when a run starts, not for --help
     from codebrain.model.config import Config
-    from codebrain.trainer import RunOptions
+    from codebrain.train.trainer import RunOptions
 
 
 def _apply_overrides(cfg: Config, args: argparse.Namespace) -> Config:
@@ -43,7 +43,7 @@ def _apply_overrides(cfg: Config, args: argparse.Namespace) -> Config:
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
-    from codebrain.trainer import RunOptions
+    from codebrain.train.trainer import RunOptions
 
     return RunOptions(data=args.data, output=args.output, seed=args.seed, stage1=args.stage1, init=args.init,
                       resume=args.resume, time_limit=args.time_limit, cache_dir=args.cache_dir,
@@ -51,9 +51,10 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def train(args: argparse.Namespace) -> int:
-    from codebrain.distributed import Distributed
     from codebrain.model.config import load_config
-    from codebrain.trainer import DECODER_NEEDS_MODEL, STAGE1_NEEDED, TRAINERS, load_caches
+    from codebrain.train.distributed import Distributed
+    from codebrain.train.stages import TRAINERS
+    from codebrain.train.trainer import DECODER_NEEDS_MODEL, STAGE1_NEEDED, load_caches
 
     if args.stage == "detail":
         return fit_detail(args)

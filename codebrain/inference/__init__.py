@@ -1,0 +1,1 @@
+"""Inference: :class:`~codebrain.inference.synthesize.Synthesizer`, the one API every front end calls."""

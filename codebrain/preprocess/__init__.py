@@ -1,0 +1,1 @@
+"""Preprocessing of raw scans that both front ends share (ANTs: bias, co-registration, skull stripping)."""
