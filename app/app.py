@@ -19,6 +19,7 @@ from app.selection import load_rules
 from codebrain.errors import NoInputError, UsageError
 from codebrain.model.names import PLANES
 from codebrain.preprocess.ants import PrepSettings
+from codebrain.preprocess.skull_strip import SKULL_STRIP_DEFAULT, SKULL_STRIP_METHODS
 
 
 def settings() -> dict:
@@ -33,8 +34,11 @@ def settings() -> dict:
     seed = os.environ.get("CODEBRAIN_RANDOM_SEED", "")
     if seed and not seed.isdigit():
         raise UsageError(f"CODEBRAIN_RANDOM_SEED must be a non-negative integer, not {seed!r}")
+    skull_strip = os.environ.get("CODEBRAIN_SKULL_STRIP", SKULL_STRIP_DEFAULT)
+    if skull_strip not in SKULL_STRIP_METHODS:
+        raise UsageError(f"CODEBRAIN_SKULL_STRIP must be one of {', '.join(SKULL_STRIP_METHODS)}, not {skull_strip!r}")
     return {"device": device, "planes": planes, "confidence": confidence, "rules": load_rules(),
-            "prep": PrepSettings(seed=int(seed) if seed else None)}
+            "prep": PrepSettings(seed=int(seed) if seed else None, skull_strip=skull_strip)}
 
 
 class CodeBrainApp(Application):

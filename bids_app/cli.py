@@ -33,6 +33,7 @@ from bids_app.multiproc import TetheredMultiProcPlugin
 from codebrain import __version__
 from codebrain.data.modalities import MODALITIES
 from codebrain.errors import CannotCreateError, DataError, NoInputError, UsageError, WriteError, run_guarded
+from codebrain.preprocess.skull_strip import SKULL_STRIP_DEFAULT, SKULL_STRIP_METHODS
 from codebrain.runtime.resources import available_cpus
 
 EPILOG = textwrap.fill("exit codes: " + "; ".join(f"{code} {text}" for code, text in ec.MEANINGS.items()) + ".", 100)
@@ -80,6 +81,10 @@ def build_parser() -> Parser:
                      help="resample a coarser reference to this isotropic spacing (default 1, as the models were "
                           "trained)")
     mod.add_argument("--no-n4", action="store_true", help="skip N4 bias correction (already corrected inputs)")
+    mod.add_argument("--skull-strip", choices=SKULL_STRIP_METHODS, default=SKULL_STRIP_DEFAULT, metavar="METHOD",
+                     help="brain extraction: deepbet (learned), template (the MNI152 mask warped by SyN) or "
+                          "auto: deepbet on a T1w, T1Gd or FLAIR reference, the template on T2w or PDw (default "
+                          "auto; measured in docs/benchmarks.md)")
     run = p.add_argument_group("execution")
     run.add_argument("--work-dir", "-w", type=Path, default=Path("work"),
                      help="nipype work dir: keeps intermediate results so a rerun resumes (default ./work)")
@@ -237,7 +242,8 @@ def _run_plans(args: argparse.Namespace, plans: list, subjects: set[str], held: 
     nprocs = max(1, int(args.plugin_args.get("n_procs", args.nprocs)))
     omp = args.omp_nthreads or max(1, min(nprocs // 2, 8))  # two ANTs nodes at a time scale better than one
     opts = Options(args.bids_dir.resolve(), args.output_dir.resolve(), omp, nprocs, args.device,
-                   PrepSettings(n4=not args.no_n4, max_spacing=args.max_spacing, seed=args.random_seed))
+                   PrepSettings(n4=not args.no_n4, max_spacing=args.max_spacing, seed=args.random_seed,
+                                skull_strip=args.skull_strip))
     wf = init_codebrain_wf(plans, opts, args.work_dir.resolve())
     plugin = args.plugin or ("MultiProc" if nprocs > 1 else "Linear")
     plugin_args = dict(args.plugin_args)

@@ -118,10 +118,12 @@ class CoRegister(SimpleInterface):
 
 class _MaskInput(_AntsInput):
     in_file = File(exists=True, mandatory=True, desc="reference image")
+    method = traits.Str("auto", usedefault=True, desc="codebrain.preprocess.skull_strip method")
+    contrast = traits.Str("T1w", usedefault=True, desc="the reference's modality (picks auto's method, the template)")
 
 
 class SkullStrip(SimpleInterface):
-    """Brain mask from the MNI152 template registered to the reference (no network needed)."""
+    """Brain mask of the reference by ``codebrain.preprocess.skull_strip`` (no network needed)."""
 
     input_spec = _MaskInput
     output_spec = _ImageOutput
@@ -129,10 +131,11 @@ class SkullStrip(SimpleInterface):
     def _run_interface(self, runtime):
         import ants
 
-        from codebrain.preprocess.ants import brain_mask
+        from codebrain.preprocess.skull_strip import brain_mask
 
         _threads(self.inputs.threads, self.inputs.random_seed)
-        mask = brain_mask(ants.image_read(self.inputs.in_file), str(Path(runtime.cwd) / "template_to_reference_"))
+        mask = brain_mask(ants.image_read(self.inputs.in_file), str(Path(runtime.cwd) / "template_to_reference_"),
+                          self.inputs.method, self.inputs.contrast)
         self._results["out_file"] = str(Path(runtime.cwd) / "brain_mask.nii.gz")
         ants.image_write(mask, self._results["out_file"])
         return runtime

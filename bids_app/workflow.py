@@ -48,7 +48,7 @@ class Options:
     omp_nthreads: int = 1
     synth_threads: int = 1  # the synthesis node takes every core: it is one long PyTorch pass
     device: str = "cpu"
-    prep: PrepSettings = PrepSettings()  # --no-n4, --max-spacing, --random-seed
+    prep: PrepSettings = PrepSettings()  # --no-n4, --max-spacing, --random-seed, --skull-strip
 
 
 def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
@@ -61,7 +61,8 @@ def init_session_wf(plan: Plan, opts: Options) -> pe.Workflow:
     n4 = {m: pe.Node(BiasCorrect(in_file=str(plan.images[m]), n4=prep.n4, threads=threads, **seed),
                      name=f"n4_{m}", n_procs=threads) for m in order}
     grid = pe.Node(ReferenceGrid(max_spacing=prep.max_spacing), name="reference_grid")
-    mask = pe.Node(SkullStrip(threads=threads, **seed), name="skull_strip", n_procs=threads)
+    mask = pe.Node(SkullStrip(method=prep.skull_strip, contrast=plan.reference, threads=threads, **seed),
+                   name="skull_strip", n_procs=threads)
     images = _merge(len(order), "merge_images")
     synth = pe.Node(Synthesize(modalities=order, held_out=plan.held_out, model=plan.model, device=opts.device,
                                threads=opts.synth_threads), name="synthesize", n_procs=opts.synth_threads)

@@ -170,7 +170,7 @@ def test_a_raw_source_is_prepared_with_the_seed_it_is_asked_for(tmp_path):
     out = tmp_path / "sources"
     subject = assemble(root, out, ["mccausland-chris"], seed=5)["mccausland-chris"] / "mccausland-chris"
     modified = lambda: {m: (subject / f"{m}.nii.gz").stat().st_mtime_ns for m in ("T1w", "PDw")}  # noqa: E731
-    assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 5}
+    assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 5, "skull_strip": "template"}
     first = modified()
     pdw = nib.load(subject / "PDw.nii.gz")
     assert pdw.shape == nib.load(subject / "T1w.nii.gz").shape  # registered onto the T1w grid
@@ -180,5 +180,5 @@ def test_a_raw_source_is_prepared_with_the_seed_it_is_asked_for(tmp_path):
     assert modified() == first
 
     assemble(root, out, ["mccausland-chris"], seed=6)
-    assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 6}
+    assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 6, "skull_strip": "template"}
     assert modified()["PDw"] != first["PDw"]

@@ -446,8 +446,21 @@ def test_debug_changes_the_detail_not_the_exit_code(tmp_path, case, code):
     assert "Traceback" in debug.stderr and "Traceback" not in plain.stderr
 
 
+@pytest.mark.parametrize("name, value", [("CODEBRAIN_SKULL_STRIP", "bet"), ("CODEBRAIN_RANDOM_SEED", "-1"),
+                                         ("CODEBRAIN_DEVICE", "tpu")])
+def test_bad_settings_are_one_line_and_leave_no_output(tmp_path, name, value):
+    _study(tmp_path / "in")
+    out = tmp_path / "out"
+    proc = run_map("-i", tmp_path / "in", "-o", out, env={name: value})
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 64 and len(lines) == 1 and name in lines[0] and repr(value) in lines[0], proc.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_help_and_version():
-    assert "CODEBRAIN_SELECTION_RULES" in run_map("--help").stdout
+    help_text = run_map("--help").stdout
+    assert all(name in help_text for name in ("CODEBRAIN_SELECTION_RULES", "CODEBRAIN_SKULL_STRIP",
+                                              "CODEBRAIN_RANDOM_SEED"))
     assert run_map("--version").stdout.startswith("codebrain-map ")
 
 

@@ -1,6 +1,7 @@
 """Glioma-like lesions: necrotic core, enhancing rim and oedema, as partial-volume fractions.
 
-Shapes are ellipsoids with a smooth random boundary, placed deep in the brain. Low-grade
+Shapes are ellipsoids with a smooth random boundary, placed deep in the brain (training) or,
+for testing brain extraction, at its edge, where a bright or dark lesion meets the skull. Low-grade
 cases (as in TCGA-LGG) often do not enhance, so the rim and the core are optional.
 """
 
@@ -15,11 +16,16 @@ def _soft_inside(distance: np.ndarray, radius: float, width: float = 1.5) -> np.
 
 
 def add_lesion(
-    fractions: dict[str, np.ndarray], brain: np.ndarray, rng: np.random.Generator, voxel_mm: float = 1.0
+    fractions: dict[str, np.ndarray], brain: np.ndarray, rng: np.random.Generator, voxel_mm: float = 1.0,
+    at_edge: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Return new fractions with one lesion replacing the healthy tissue it covers."""
+    """Return new fractions with one lesion replacing the healthy tissue it covers; ``at_edge`` centres
+    it 8 to 14 mm below the brain's surface, so that its oedema reaches the cortex."""
     depth = ndimage.distance_transform_edt(brain) * voxel_mm
-    candidates = np.argwhere((depth > 25.0) & (fractions["WM"] > 0.5))
+    if at_edge:
+        candidates = np.argwhere((depth > 8.0) & (depth < 14.0) & (fractions["GM"] + fractions["WM"] > 0.5))
+    else:
+        candidates = np.argwhere((depth > 25.0) & (fractions["WM"] > 0.5))
     centre = candidates[rng.integers(len(candidates))]
     r_oedema = rng.uniform(14.0, 32.0)
     enhancing = rng.random() < 0.7

@@ -97,9 +97,14 @@ def assemble(shared: Path, out: Path, names: list[str] | None = None, seed: int 
     return folders
 
 
+# The brain extraction the model cards' McCausland figures were measured with (the BIDS-App's default
+# became deepbet later): changing it changes those figures, so it changes only with a re-measurement.
+CARD_SKULL_STRIP = "template"
+
+
 def _preparation(seed: int) -> dict:
     """What ``PREP_RECORD`` holds for a preparation, so writing and comparing it cannot drift apart."""
-    return {"seed": seed}
+    return {"seed": seed, "skull_strip": CARD_SKULL_STRIP}
 
 
 def _prepared_with(target: Path) -> dict | None:
@@ -108,7 +113,7 @@ def _prepared_with(target: Path) -> dict | None:
 
 
 def _preprocess_raw(src: Source, shared: Path, subject: str, target: Path, seed: int) -> None:
-    """N4, rigid registration onto the first modality's grid and template skull stripping.
+    """N4, rigid registration onto the first modality's grid and skull stripping (``CARD_SKULL_STRIP``).
 
     The brain is then cut to where every contrast has data: a thick-slice PDw covers less
     of the head than the 3D T1w, and slices beyond its field of view would be scored as
@@ -118,7 +123,8 @@ def _preprocess_raw(src: Source, shared: Path, subject: str, target: Path, seed:
 
     (target / PREP_RECORD).unlink(missing_ok=True)
     images = {m: read_nifti(src.path(shared, subject, m), f"{subject} {m}") for m in src.files}
-    result = preprocess(images, reference=next(iter(src.files)), settings=PrepSettings(seed=seed))
+    result = preprocess(images, reference=next(iter(src.files)),
+                        settings=PrepSettings(seed=seed, skull_strip=CARD_SKULL_STRIP))
     arrays = {m: img.get_fdata(dtype=np.float32) for m, img in result.images.items()}
     covered = ndimage.binary_fill_holes(np.all([a > 0 for a in arrays.values()], axis=0))
     for modality, array in arrays.items():

@@ -37,6 +37,7 @@ class SimulationOptions:
     """What varies between subjects, and how much (all switchable for validation)."""
 
     lesion_probability: float = 0.5
+    lesion_at_edge: bool = False  # lesions near the cortex (brain-extraction tests) instead of deep
     deform: bool = True
     bias: bool = True
     snr_range: tuple[float, float] | None = (15.0, 60.0)
@@ -136,7 +137,7 @@ def simulate_subject(
     fractions = dict(anatomy.fractions)
     has_lesion = rng.random() < options.lesion_probability
     if has_lesion:
-        fractions = add_lesion(fractions, anatomy.brain, rng, float(options.resolution))
+        fractions = add_lesion(fractions, anatomy.brain, rng, float(options.resolution), options.lesion_at_edge)
     brain = anatomy.brain
     if options.deform:
         fractions, brain = _deform(anatomy, fractions, int(rng.integers(2**31)), float(options.resolution))

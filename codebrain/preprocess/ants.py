@@ -22,9 +22,8 @@ mask            :func:`apply_mask`         ``Synthesize``          per image
    in any direction is resampled to 1 mm isotropic;
 3. every other image is registered rigidly to a 2 mm copy of the reference (Mattes mutual
    information, since contrasts differ) and resampled onto its full grid;
-4. the brain mask comes from the MNI152 2009c head template (vendored, MNI licence):
-   registered to the reference (affine, then SyN), its brain mask is warped back,
-   thresholded at 0.5 and hole-filled (antspynet would need weights from the internet);
+4. the brain mask of the reference by ``PrepSettings.skull_strip`` (``codebrain.preprocess.skull_strip``:
+   deepbet's learned extraction, or the MNI152 2009c template's mask warped by SyN);
 5. the images are multiplied by the mask. Intensity normalisation is left to
    ``codebrain.inference.synthesize``, which applies the rule the model was trained with.
 
@@ -42,26 +41,27 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from scipy import ndimage
 
-from codebrain.data.anatomy import TEMPLATE_DIR
 from codebrain.data.volumes import check_values
 from codebrain.errors import DataError
+from codebrain.preprocess.backend import ants_module, coarse
+from codebrain.preprocess.skull_strip import SKULL_STRIP_DEFAULT, brain_mask
 
 REFERENCE_PRIORITY: tuple[str, ...] = ("T1w", "T1Gd", "FLAIR", "T2w", "PDw")
 MAX_REFERENCE_SPACING = 1.0  # mm
-REGISTRATION_SPACING = 2.0  # mm
 N4_SPACING = 4.0  # mm
 
 
 @dataclass(frozen=True)
 class PrepSettings:
     """What a user may change about the pipeline (the BIDS-App's ``--no-n4``, ``--max-spacing``,
-    ``--random-seed``; the DICOM app's ``CODEBRAIN_RANDOM_SEED``)."""
+    ``--random-seed``, ``--skull-strip``; the DICOM app's ``CODEBRAIN_RANDOM_SEED`` and
+    ``CODEBRAIN_SKULL_STRIP``)."""
 
     n4: bool = True  # False for inputs already bias-corrected
     max_spacing: float = MAX_REFERENCE_SPACING  # a coarser reference is resampled to this, isotropic
     seed: int | None = None  # seeded, single-threaded ANTs: repeatable bit for bit
+    skull_strip: str = SKULL_STRIP_DEFAULT  # one of skull_strip.SKULL_STRIP_METHODS
 
 
 @dataclass
@@ -71,14 +71,6 @@ class Preprocessed:
     reference: str
     images: dict[str, nib.Nifti1Image]
     mask: nib.Nifti1Image
-
-
-def _ants():
-    try:
-        import ants
-    except ImportError:
-        raise DataError("preprocessing needs antspyx: pip install 'codebrain[prep]'") from None
-    return ants
 
 
 def seed_ants(seed: int | None) -> int | None:
@@ -99,14 +91,14 @@ def seed_ants(seed: int | None) -> int | None:
 
 
 def to_ants(img: nib.Nifti1Image):
-    ants = _ants()
+    ants = ants_module()
     img = nib.Nifti1Image(np.asarray(nib.funcs.squeeze_image(img).get_fdata(dtype=np.float32)), img.affine)
     img.header.set_xyzt_units("mm", "sec")  # else ITK warns on every read
     return ants.from_nibabel_nifti(nib.as_closest_canonical(img))
 
 
 def to_nibabel(image) -> nib.Nifti1Image:
-    out = _ants().to_nibabel_nifti(image)
+    out = ants_module().to_nibabel_nifti(image)
     return nib.Nifti1Image(np.asarray(out.get_fdata(dtype=np.float32)), out.affine)
 
 
@@ -132,7 +124,7 @@ def bias_correct(image):
     long (57 s instead of 15 s single-threaded on a raw T1w) and left a real 12 % field
     (standard deviation of its log inside the head) almost untouched.
     """
-    ants = _ants()
+    ants = ants_module()
     small = ants.resample_image(image, (N4_SPACING,) * 3, use_voxels=False, interp_type=0)
     field = ants.n4_bias_field_correction(small, mask=ants.get_mask(small), shrink_factor=1, return_bias_field=True,
                                           convergence={"iters": [50, 50, 30], "tol": 1e-6})
@@ -146,43 +138,16 @@ def reference_grid(image, max_spacing: float = MAX_REFERENCE_SPACING):
     if max(image.spacing) <= max_spacing + 1e-3:
         return image
     spacing = (min(min(image.spacing), max_spacing),) * 3
-    return _ants().resample_image(image, spacing, use_voxels=False, interp_type=4)  # B-spline
-
-
-def _coarse(fixed):
-    """A 2 mm copy of a finer fixed image: registering to it is about 8x faster than to 1 mm and as
-    accurate for rigid and template registration (the template has 2 mm voxels); the transforms then
-    apply to the full grid."""
-    if min(fixed.spacing) >= REGISTRATION_SPACING:
-        return fixed
-    return _ants().resample_image(fixed, (REGISTRATION_SPACING,) * 3, use_voxels=False, interp_type=0)
+    return ants_module().resample_image(image, spacing, use_voxels=False, interp_type=4)  # B-spline
 
 
 def coregister(moving, fixed, outprefix: str, kind: str = "Rigid"):
     """Register ``moving`` to ``fixed``; returns the resampled image and the transform files."""
-    ants = _ants()
-    reg = ants.registration(fixed=_coarse(fixed), moving=moving, type_of_transform=kind, outprefix=outprefix,
+    ants = ants_module()
+    reg = ants.registration(fixed=coarse(fixed), moving=moving, type_of_transform=kind, outprefix=outprefix,
                             aff_metric="mattes")
     warped = ants.apply_transforms(fixed, moving, reg["fwdtransforms"], interpolator="bSpline")
     return warped, list(reg["fwdtransforms"])
-
-
-def brain_mask(reference, outprefix: str):
-    """Warp the MNI152 brain mask onto the reference through a template-to-subject registration."""
-    ants = _ants()
-    template = ants.image_read(str(TEMPLATE_DIR / "mni2009c_2mm_T1w.nii.gz"))
-    template_mask = ants.image_read(str(TEMPLATE_DIR / "mni2009c_2mm_brain_mask.nii.gz"))
-    reg = ants.registration(fixed=_coarse(reference), moving=template, type_of_transform="SyN", outprefix=outprefix,
-                            reg_iterations=(40, 20, 0), aff_metric="mattes", syn_metric="mattes")
-    warped = ants.apply_transforms(reference, template_mask, reg["fwdtransforms"], interpolator="linear")
-    mask = ndimage.binary_fill_holes(warped.numpy() > 0.5)
-    labels, n = ndimage.label(mask)
-    if n > 1:  # keep the largest component
-        sizes = ndimage.sum(mask, labels, range(1, n + 1))
-        mask = labels == (1 + int(np.argmax(sizes)))
-    if mask.sum() < 1000:
-        raise DataError("skull stripping failed: the warped brain mask is (nearly) empty")
-    return reference.new_image_like(mask.astype(np.float32))
 
 
 def prepare_raw(img: nib.Nifti1Image, name: str, n4: bool = True):
@@ -213,7 +178,7 @@ def preprocess(
         for name, image in corrected.items():
             if name != ref_name:
                 warped[name], _ = coregister(image, fixed, f"{work}/{name}_to_{ref_name}_")
-        mask = brain_mask(fixed, f"{work}/template_to_{ref_name}_")
+        mask = brain_mask(fixed, f"{work}/template_to_{ref_name}_", settings.skull_strip, ref_name)
     return Preprocessed(ref_name, {name: to_nibabel(apply_mask(img, mask)) for name, img in warped.items()},
                         to_nibabel(mask))
 

@@ -22,7 +22,7 @@ from codebrain import __version__
 # looks for them; those not installed in this environment are left out of the record.
 SHAPING = (
     "torch", "numpy", "scipy", "monai", "nibabel", "nilearn", "safetensors",  # the model and the simulator
-    "antspyx", "nipype", "pybids",  # the BIDS-App's preprocessing and names
+    "antspyx", "deepbet", "nipype", "pybids",  # the BIDS-App's preprocessing and names
     "pydicom", "highdicom", "monai-deploy-app-sdk", "holoscan-cu13",  # the MAP's DICOM
 )
 
