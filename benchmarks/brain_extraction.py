@@ -26,7 +26,6 @@ Writes ``results.json`` (with the machine and package versions) and ``results.md
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -43,7 +42,8 @@ from codebrain.data.volumes import resample_array
 from codebrain.preprocess.ants import coregister, prepare_raw, reference_grid, to_nibabel
 from codebrain.preprocess.backend import ants_module
 from codebrain.preprocess.skull_strip import SKULL_STRIP_METHODS, brain_mask
-from codebrain.runtime.environment import environment
+from codebrain.runtime.environment import write_benchmark
+from codebrain.runtime.resources import available_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW_TCGA = ROOT / "examples" / "TCGA-FG-6692-raw"
@@ -179,7 +179,7 @@ def markdown(results: dict) -> str:
     seconds = {m: np.mean([c["methods"][m]["seconds"] for c in results["cases"].values()]) for m in methods}
     lines.append("")
     lines.append("Mean seconds per case: " + ", ".join(f"{m} {s:.0f} s" for m, s in seconds.items())
-                 + f" ({results['environment']['machine']['cpus_available']} CPUs).")
+                 + f" ({available_cpus()} CPUs).")
     return "\n".join(lines) + "\n"
 
 
@@ -201,12 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.cases:
             case = _tcga(args.shared, Path(tmp)) if name == "TCGA-FG-6692-raw" else SIMULATED[name]()
             cases[name] = run_case(case, args.methods, Path(tmp))
-    results = {"seed": SEED, "cases": cases, "environment": environment()}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = markdown(results)
-    (args.out / "results.md").write_text(table)
-    print(table)
+    results = {"seed": SEED, "cases": cases}
+    write_benchmark(args.out, results, markdown(results))
     return 0
 
 

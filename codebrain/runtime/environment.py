@@ -11,6 +11,7 @@ no package here is imported, so a torch-free front end can call it.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from importlib import metadata
@@ -55,3 +56,12 @@ def machine() -> dict:
 def environment() -> dict:
     """``{"machine": machine(), "software": software_versions()}``: what a benchmark JSON records."""
     return {"machine": machine(), "software": software_versions()}
+
+
+def write_benchmark(out: Path, results: dict, table: str) -> None:
+    """``out/results.json`` (``results`` with ``environment()`` added, so a figure names the machine and
+    packages that made it) and ``out/results.md`` (``table``), which is also printed."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({**results, "environment": environment()}, indent=2) + "\n")
+    (out / "results.md").write_text(table)
+    print(table)
