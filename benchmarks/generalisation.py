@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="where the sources are laid out and cached")
     parser.add_argument("--fit-data", type=Path, required=True, help="the model's training folder (quadratic fit)")
     parser.add_argument("--fit-split", default="train")
+    parser.add_argument("--mirror", action="store_true", help="the model as codebrain-synth --mirror runs it")
     parser.add_argument("--exclude", nargs="*", help="subjects the model trained on (default: its card's list)")
     parser.add_argument("--sources", nargs="*", default=[s.name for s in SOURCES])
     parser.add_argument("--output", type=Path, default=Path("benchmarks/generalisation"))
@@ -111,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     cache_dir = args.work / "cache"
     folders = assemble(args.shared, args.work / "sources", args.sources, args.prep_seed)
     quadratic = fit_quadratic(args.fit_data, args.fit_split, mods, size, cache_dir)
-    predictors = {"model": model_predictor(model), "mean": MeanOfInputs(), "quadratic": quadratic}
+    predictors = {"model": model_predictor(model, mirror=args.mirror), "mean": MeanOfInputs(), "quadratic": quadratic}
     args.output.mkdir(parents=True, exist_ok=True)
-    summary = {"model": str(args.model), "model_sha256": info["sha256"], "modalities": list(mods),
-               "excluded_as_training": sorted(exclude), "fit_data": str(args.fit_data), "prep_seed": args.prep_seed,
-               **environment(), "sources": {}}
+    summary = {"model": str(args.model), "model_sha256": info["sha256"], "mirror": args.mirror,
+               "modalities": list(mods), "excluded_as_training": sorted(exclude), "fit_data": str(args.fit_data),
+               "prep_seed": args.prep_seed, **environment(), "sources": {}}
     for name, folder in folders.items():
         src = source(name)
         subjects = [s for s in src.subjects if s not in exclude]

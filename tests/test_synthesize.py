@@ -72,6 +72,32 @@ def test_multi_plane_fusion_runs(synth, subject):
     assert three.shape == one.shape and not np.allclose(three, one)
 
 
+def test_mirroring_averages_a_slice_and_its_mirror_image(synth, subject):
+    """complete(x, mirror=True) is the mean of f(x) and its mirror's completion mirrored back, so it is
+    exactly left-right equivariant, which the network alone (FSQ's code grid) is not."""
+    import torch
+
+    from codebrain.data.slices import pad_or_crop
+    from codebrain.data.volumes import brain_mask, normalise
+
+    t1w = np.asarray(subject["T1w"].get_fdata(dtype=np.float32))
+    slab = normalise(t1w, brain_mask([t1w]))[:, :, 40:44]  # (X, Y, 4): RAS, X left-right
+    x = torch.zeros((4, len(synth.modalities), 96, 96))
+    x[:, synth.modalities.index("T1w")] = torch.from_numpy(pad_or_crop(slab.transpose(2, 0, 1)[:, None], 96)[:, 0])
+    mirrored, _ = synth.model.complete(x, mirror=True)
+    assert torch.equal(synth.model.complete(x.flip(2), mirror=True)[0], mirrored.flip(2))
+    plain = synth.model.complete(x)[0]
+    assert not torch.equal(synth.model.complete(x.flip(2))[0], plain.flip(2))  # what mirroring averages away
+    assert torch.allclose(mirrored, (plain + synth.model.complete(x.flip(2))[0].flip(2)) / 2)
+    # in the volume API: axial slices are mirrored, sagittal ones (no left-right axis in-plane) are not
+    one = synth.run({"T1w": subject["T1w"]}).images["T2w"].get_fdata()
+    both = Synthesizer(synth.info["path"], device="cpu", mirror=True).run({"T1w": subject["T1w"]}).images["T2w"]
+    assert not np.allclose(both.get_fdata(), one) and np.corrcoef(both.get_fdata().ravel(), one.ravel())[0, 1] > 0.95
+    sagittal = {m: Synthesizer(synth.info["path"], device="cpu", planes=("sagittal",), mirror=m)
+                .run({"T1w": subject["T1w"]}).images["T2w"].get_fdata() for m in (False, True)}
+    assert np.array_equal(sagittal[False], sagittal[True])
+
+
 @pytest.mark.parametrize("case, message", [
     ("4d", "not a 3D image"),
     ("nan", "NaN"),

@@ -51,9 +51,9 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError("give either --model or --baseline")
     if args.model:
         model, info = load_model_dir(args.model, device=device)
-        predict, mods = model_predictor(model), model.config.modalities
+        predict, mods = model_predictor(model, mirror=args.mirror), model.config.modalities
         size = args.image_size or training_size(info)
-        described = {"model": str(args.model), "model_sha256": info["sha256"]}
+        described = {"model": str(args.model), "model_sha256": info["sha256"], "mirror": args.mirror}
     else:
         size = args.image_size or 256
         predict, mods, described = _baseline(args, size)
@@ -72,6 +72,7 @@ def _main(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("codebrain-eval", __doc__.split("\n\n")[0])
     parser.add_argument("--model", help="model directory or bundled model name")
+    parser.add_argument("--mirror", action="store_true", help="with --model: as codebrain-synth --mirror")
     parser.add_argument("--baseline", choices=("mean", "quadratic"),
                         help="score a baseline instead of a model: the mean of the given inputs, or a "
                         "per-voxel quadratic regression fitted on --fit-split")

@@ -66,7 +66,7 @@ def _main(args: argparse.Namespace) -> int:
     paths = _parse_inputs(args.input)
     images = {name: read_nifti(path, f"--input {name}") for name, path in paths.items()}
     synth = Synthesizer(args.model or choose_model(list(images)), device=args.device, planes=tuple(args.planes),
-                        batch_size=args.batch_size, progress=True)
+                        batch_size=args.batch_size, progress=True, mirror=args.mirror)
     synth.check_modalities(images)
     missing = [m for m in synth.modalities if m not in images]
     names = _output_names(missing, args.confidence)
@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace existing outputs (never an input: that is always refused)")
     parser.add_argument("--planes", nargs="+", default=["axial"], choices=list(PLANES),
                         help="slice directions to run and average (default: axial)")
+    parser.add_argument("--mirror", action="store_true",
+                        help="also complete each axial/coronal slice left-right mirrored and average (twice the time)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--batch-size", type=int, default=16, help="slices per forward pass")
     parser.add_argument("--nthreads", type=int, metavar="N",

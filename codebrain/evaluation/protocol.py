@@ -31,20 +31,21 @@ def _mean(entries: list[dict]) -> dict[str, float]:
 Predictor = Callable[[torch.Tensor, np.ndarray], torch.Tensor]
 
 
-def model_predictor(model: CodeBrain) -> Predictor:
+def model_predictor(model: CodeBrain, mirror: bool = False) -> Predictor:
     """The model as users get it: outputs are 0 outside the brain mask of the given inputs.
 
     ``codebrain.inference.synthesize`` zeroes every output outside the union of the inputs' non-zero
     voxels, and the quadratic baseline does the same; scoring the raw network output instead
     would count its faint background noise, which no user ever sees, against it (about 5 points
-    of SSIM on FLAIR targets, whose real background is exactly 0).
+    of SSIM on FLAIR targets, whose real background is exactly 0). ``mirror``: as
+    ``codebrain-synth --mirror`` (the axial slices here have left-right in dimension 2).
     """
     model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # oneDNN's fast layout (stub lacks it)
 
     def predict(incomplete: torch.Tensor, missing: np.ndarray) -> torch.Tensor:
         given = torch.from_numpy(~missing).to(incomplete.device)
         inside = (incomplete[:, given] > 0).any(1, keepdim=True)
-        return model.complete(incomplete.contiguous(memory_format=torch.channels_last))[0] * inside
+        return model.complete(incomplete.contiguous(memory_format=torch.channels_last), mirror=mirror)[0] * inside
     return predict
 
 

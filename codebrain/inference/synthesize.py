@@ -18,6 +18,10 @@ low value marks tissue the model has not learned to represent from these inputs 
 lesion seen only in a missing contrast). The code is shared by every output of a pass,
 so all synthesized modalities carry the same map for one plane; with several planes it
 is the mean over planes.
+
+Mirroring (``mirror=True``, ``codebrain-synth --mirror``): axial and coronal slices are also
+completed left-right mirrored and the two results averaged (``CodeBrain.complete``); sagittal
+slices have no left-right axis in-plane and run once. Twice the forward passes.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ class Synthesizer:
     """Loads a model once; ``run`` completes one subject's missing modalities."""
 
     def __init__(self, model: str | Path = "brats", device: str = "auto", planes: tuple[str, ...] = ("axial",),
-                 batch_size: int = 16, progress: bool = False) -> None:
+                 batch_size: int = 16, progress: bool = False, mirror: bool = False) -> None:
         unknown = [p for p in planes if p not in PLANES]
         if unknown or not planes:
             raise UsageError(f"planes must be among {', '.join(PLANES)}")
@@ -96,7 +100,7 @@ class Synthesizer:
         self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # the stub lacks it
         self.info["path"] = str(resolve_model_dir(model))
         self.modalities = tuple(self.info["modalities"])
-        self.planes, self.batch_size, self.progress = tuple(planes), batch_size, progress
+        self.planes, self.batch_size, self.progress, self.mirror = tuple(planes), batch_size, progress, mirror
 
     def check_modalities(self, given: Iterable[str]) -> None:
         """Refuse an input set the model cannot complete; callers with costly preparation (the DICOM
@@ -137,13 +141,14 @@ class Synthesizer:
         out = np.zeros((c, n, h, w), np.float32)
         conf = np.zeros((n, h, w), np.float32)
         amp = dict(device_type="cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+        mirror = self.mirror and axis != PLANES["sagittal"]  # the slices' dimension 2 is left-right
         starts = range(0, len(keep), self.batch_size)
         for start in tqdm(starts, desc="synthesizing", unit="batch", disable=not self.progress or None):
             idx = keep[start : start + self.batch_size]
             x = torch.from_numpy(np.ascontiguousarray(moved[:, idx].transpose(1, 0, 2, 3))).to(self.device)
             x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)).contiguous(memory_format=torch.channels_last)
             with torch.autocast(**amp):
-                pred, confidence = self.model.complete(x)
+                pred, confidence = self.model.complete(x, mirror=mirror)
             confidence = F.interpolate(confidence.float(), scale_factor=8, mode="bilinear", align_corners=False)
             crop = (slice(None), slice(None), slice(ph // 2, ph // 2 + h), slice(pw // 2, pw // 2 + w))
             out[:, idx] = pred.float()[crop].cpu().numpy().transpose(1, 0, 2, 3)

@@ -133,12 +133,20 @@ class CodeBrain(nn.Module):
             self.detail = DetailTransfer(len(cfg.modalities), detail["sigma"], amount)
 
     @torch.no_grad()
-    def complete(self, incomplete: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def complete(self, incomplete: torch.Tensor, mirror: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Every modality from the incomplete input (missing channels zero), and a confidence map.
 
         Confidence is the geometric mean over FSQ channels of the probability of the
-        predicted level, per code position (1/8 of the slice size).
+        predicted level, per code position (1/8 of the slice size). With ``mirror`` the result is
+        the mean of the slices' and their mirror images' completions, mirrored back, along
+        dimension 2 (left-right in the (N, C, X, Y) RAS slices the model trains on, the flip its
+        training augments with): the grader's level choices and the code grid's placement differ
+        between the two, so their errors partly cancel, for twice the forward passes.
         """
+        if mirror:
+            pairs = [self.complete(incomplete), self.complete(incomplete.flip(2))]
+            out, confidence = ((a + b.flip(2)) / 2 for a, b in zip(*pairs))
+            return out, confidence
         levels, conf = self.grader.predict(incomplete)
         codes = self.stage1.fsq.levels_to_codes(levels)
         out = self.stage1.decode(codes, incomplete)
