@@ -22,8 +22,9 @@ EPILOG = """environment:
   CODEBRAIN_PLANES           axial (default) or e.g. "axial coronal sagittal" (fused)
   CODEBRAIN_CONFIDENCE       1: also write each synthesized contrast's confidence map as a series
   CODEBRAIN_RANDOM_SEED      an integer: seeded, single-threaded ANTs (the same study, the same series)
-  CODEBRAIN_SKULL_STRIP      auto (default: deepbet on a T1w, T1Gd or FLAIR reference, else the
-                             template), deepbet or template
+  CODEBRAIN_SKULL_STRIP      auto (default: hybrid on a T1w, T1Gd or FLAIR reference, else the
+                             template), hybrid (deepbet kept within 5 mm of the template's
+                             brain), deepbet or template
 
 exit codes: 0 done, 1 unexpected error (a bug), 64 bad options or rules, 65 unusable study,
 66 no input study or no input folder, 73 output not writable, 74 disk full or I/O error while writing.

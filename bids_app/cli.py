@@ -82,9 +82,10 @@ def build_parser() -> Parser:
                           "trained)")
     mod.add_argument("--no-n4", action="store_true", help="skip N4 bias correction (already corrected inputs)")
     mod.add_argument("--skull-strip", choices=SKULL_STRIP_METHODS, default=SKULL_STRIP_DEFAULT, metavar="METHOD",
-                     help="brain extraction: deepbet (learned), template (the MNI152 mask warped by SyN) or "
-                          "auto: deepbet on a T1w, T1Gd or FLAIR reference, the template on T2w or PDw (default "
-                          "auto; measured in docs/benchmarks.md)")
+                     help="brain extraction: deepbet (learned), template (the MNI152 mask warped by SyN), hybrid "
+                          "(deepbet kept within 5 mm of the template's brain) or auto: hybrid on a T1w, T1Gd or "
+                          "FLAIR reference, the template on T2w or PDw (default auto; measured in "
+                          "docs/benchmarks.md)")
     run = p.add_argument_group("execution")
     run.add_argument("--work-dir", "-w", type=Path, default=Path("work"),
                      help="nipype work dir: keeps intermediate results so a rerun resumes (default ./work)")
