@@ -5,7 +5,8 @@
 
 The steps are codebrain-train's own (``Trainer.train_step`` of ``codebrain.train.trainer``: optimiser, scheduler and
 logging work included); Stage I runs in its adversarial phase, the slower one.
-``--compile`` wraps the networks in torch.compile. ``--anchor ref_bench.json`` (written by
+``--compile`` wraps the networks in torch.compile; ``--channels-last`` trains in channels-last on a CPU
+too (``train.channels_last_cpu``; a GPU always does). ``--anchor ref_bench.json`` (written by
 ``../shared/anchors/codebrain-official/bench_ref.py`` in the same device call) adds the ratio to
 the published trainer at the same batch size. Prints a table and writes JSON.
 """
@@ -18,6 +19,7 @@ import platform
 import resource
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -37,9 +39,11 @@ def peak_memory_gib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # process peak RSS
 
 
-def make_trainers(preset: str, device: str, compile_: bool, workdir: Path) -> tuple[Trainer, Trainer]:
+def make_trainers(preset: str, device: str, compile_: bool, workdir: Path,
+                  channels_last: bool = False) -> tuple[Trainer, Trainer]:
     """The real training steps of codebrain-train, Stage I past the start of its adversarial phase."""
     cfg = load_config(preset)
+    cfg = replace(cfg, train=replace(cfg.train, channels_last_cpu=channels_last or cfg.train.channels_last_cpu))
     ctx = Distributed(device)
     first = RunOptions(data=workdir, output=workdir / "stage1", seed=0)
     stage1 = StageOneTrainer(cfg, first, ctx)
@@ -78,6 +82,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last on a CPU too")
     parser.add_argument("--stage2-batch-size", type=int, help="Stage II batch (default: --batch-size)")
     parser.add_argument("--anchor", type=Path, help="the published trainer's ref_bench.json, for the ratio")
     parser.add_argument("--json", help="write the results here")
@@ -86,10 +91,10 @@ def main() -> None:
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     with tempfile.TemporaryDirectory() as tmp:
-        stage1, stage2 = make_trainers(args.preset, args.device, args.compile, Path(tmp))
+        stage1, stage2 = make_trainers(args.preset, args.device, args.compile, Path(tmp), args.channels_last)
     device, model = stage1.device, stage1.model
     n = len(model.config.modalities)
-    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+    fmt = torch.channels_last if stage1.channels_last else torch.contiguous_format
     batches = {"stage1": args.batch_size, "stage2": args.stage2_batch_size or args.batch_size}
     full = torch.rand(max(batches.values()), n, args.size, args.size, device=device).contiguous(memory_format=fmt)
     pattern = (True,) + (False,) * (n - 1)
@@ -112,14 +117,17 @@ def main() -> None:
         "preset": args.preset, "batch_size": args.batch_size, "size": args.size, "device": str(device),
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
                         else platform.processor() or platform.machine()),
-        "threads": torch.get_num_threads(), "compile": args.compile, **environment(),
+        "threads": torch.get_num_threads(), "compile": args.compile,
+        "channels_last": stage1.channels_last, **environment(),
         "inference_gflop_per_slice": round(counter.get_total_flops() / 1e9, 2),
         "params_stage1_m": round(sum(p.numel() for p in model.stage1.parameters()) / 1e6, 2),
         "params_grader_m": round(sum(p.numel() for p in model.grader.parameters()) / 1e6, 2),
         "steps": rows,
     }
     print(f"{args.preset} batch {args.batch_size} {args.size}x{args.size} on {result['device_name']} "
-          f"({'compiled' if args.compile else 'eager'}); inference {result['inference_gflop_per_slice']} GFLOP/slice")
+          f"({'compiled' if args.compile else 'eager'}"
+          f"{', channels-last' if stage1.channels_last else ''}); "
+          f"inference {result['inference_gflop_per_slice']} GFLOP/slice")
     print(f"{'stage':<8}{'batch':>6}{'s/step':>10}{'images/s':>10}{'peak GiB':>10}{'x anchor':>10}")
     for r in rows:
         ratio = f"{r['speedup_vs_anchor']:>10.2f}" if "speedup_vs_anchor" in r else f"{'-':>10}"

@@ -312,3 +312,36 @@ def test_the_decoder_stage_fits_the_decoder_to_the_graders_codes(sim_data, stage
     assert info["stage"] == 2 and info["training"]["init"]["sha256"] == source["sha256"]
     assert info["stage1_training"] == source["stage1_training"]
     assert info["metrics"]["val_psnr_missing"] > source["metrics"]["val_psnr_missing"]
+
+
+def test_channels_last_on_a_cpu_changes_the_memory_order_not_the_arithmetic(stage1_run, tmp_path):
+    """``train.channels_last_cpu`` (how the brats grader trains faster on a CPU): the network really
+    runs in channels-last, and three grader steps give the default layout's losses and weights up to
+    float rounding, so a CPU recipe may switch layouts without changing what it learns."""
+    import dataclasses
+
+    import torch
+
+    from codebrain.model.config import load_config
+    from codebrain.train.distributed import Distributed
+    from codebrain.train.stages import GraderTrainer
+    from codebrain.train.trainer import RunOptions
+
+    torch.manual_seed(0)
+    full = torch.rand(4, len(TINY_MODALITIES.split(",")), 64, 64)
+    runs = {}
+    for layout in (False, True):
+        cfg = load_config("tiny")
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, channels_last_cpu=layout))
+        trainer = GraderTrainer(cfg, RunOptions(data=tmp_path, output=tmp_path / str(layout), seed=3,
+                                                stage1=stage1_run), Distributed("cpu"))
+        conv = next(m for m in trainer.model.grader.modules()
+                    if isinstance(m, torch.nn.Conv2d) and m.kernel_size[0] > 1)
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last) == layout
+        batch = full.contiguous(memory_format=torch.channels_last) if layout else full
+        losses = [trainer.train_step(batch, batch, (True, False, False))["loss"] for _ in range(3)]
+        runs[layout] = losses, {k: v.detach().clone() for k, v in trainer.model.grader.state_dict().items()}
+    np.testing.assert_allclose(runs[True][0], runs[False][0], rtol=1e-4)
+    assert runs[True][0][-1] != runs[True][0][0]  # the steps did train
+    for key, value in runs[False][1].items():
+        torch.testing.assert_close(runs[True][1][key], value, rtol=1e-3, atol=1e-5)

@@ -116,12 +116,13 @@ class Trainer:
         self.tc = cfg.train
         self.device = ctx.device
         self.cuda = self.device.type == "cuda"
+        self.channels_last = self.cuda or self.tc.channels_last_cpu
         torch.manual_seed(opts.seed)
         self.model = CodeBrain(cfg.model)
         self.trainable = self._prepare()
         self.init_info = self._init_from(opts.init) if opts.init else None
         self.model.to(self.device)
-        if self.cuda:
+        if self.channels_last:
             self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # the stub lacks it
         self.opt = torch.optim.AdamW(self.trainable.parameters(), lr=self.tc.lr, betas=self.tc.betas,
                                      weight_decay=self.tc.weight_decay)
@@ -380,7 +381,7 @@ class Trainer:
 
     def _to_device(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         full, view, _ = (t.to(self.device, non_blocking=True) for t in batch)
-        if self.cuda:
+        if self.channels_last:
             full = full.contiguous(memory_format=torch.channels_last)
             view = view.contiguous(memory_format=torch.channels_last)
         return full, view
