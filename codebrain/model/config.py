@@ -70,7 +70,7 @@ class TrainConfig:
     intensity_augmentation: str = "standard"
     workers: int = 2
     # train in oneDNN's channels-last layout on a CPU too (a GPU always does): a Stage II step on
-    # whole slices runs 1.5x faster so on 2 cores. Off by default, so that the stages the bundled
+    # whole slices runs 1.3x faster so on 2 cores. Off by default, so that the stages the bundled
     # models trained on a CPU in the default layout rebuild bit for bit
     channels_last_cpu: bool = False
 
