@@ -6,9 +6,9 @@
 #       and the two baselines on the held-out patient and on every real source of SHARED_DATA they did
 #       not train on (benchmarks/generalisation.py); install: copy into codebrain/weights/ and
 #       write the model cards.
-# Settings (environment, defaults in brackets; the defaults reproduce the shipped recipes): DEVICE [cpu]
-# (cuda trains on the GPU), STAGE2_DEVICE [DEVICE] for Stage II alone (the shipped brats grader was
-# trained with cuda: bf16 on a GPU and float32 on a CPU do not give bit-identical weights), SIMS [12]
+# Settings (environment, defaults in brackets; the defaults reproduce the shipped recipes, every stage
+# of both models on a CPU): DEVICE [cpu] (cuda trains on the GPU: bf16 there and float32 on a CPU do not
+# give bit-identical weights), STAGE2_DEVICE [DEVICE] for Stage II alone, SIMS [12]
 # simulated subjects, REAL_REPEATS [8] copies of the training patient (about a third of the
 # BraTS-style slices), VAL [real] (or sims: see data()), JOBS [1] simulation processes, STEPS1/STEPS2
 # steps per stage [the config's] (STEPS2: each Stage II run), BATCH and WORKERS [the config's],
@@ -59,10 +59,12 @@ data() {
     printf '{"train": [%s], "val": [%s], "test": ["TCGA-DU-7294"]}\n' "$sims" "$val" > "$WORK/ixi/splits.json"
 }
 
-# Stage II of brats has its own recipe and seed: the seed-2026 run of it scored 13 of 14 patterns on
-# the test patient, seed 2027 all 14 (model card)
+# Stage II of brats has its own recipe and seed. On a CPU (channels-last, about 1 h 47 min) seed 2027
+# lost one of the 14 patterns to the regression on the validation patient TCGA-DU-7294 and seed 2028
+# won all 14 (benchmarks/recipe-validation-brats/cpu-grader-seed2028/RULE.md): a seed chosen on a
+# validation patient, so only BraTS 2013 is a test (model card)
 declare -A STAGE2_CONFIG=([brats]=bundled-brats-stage2 [ixi]=bundled-ixi)
-declare -A STAGE2_SEED=([brats]=2027 [ixi]=$SEED)
+declare -A STAGE2_SEED=([brats]=2028 [ixi]=$SEED)
 # ixi's grader is then trained further on whole slices (--init on the first grader; chosen on the
 # validation sources by benchmarks/recipe-validation-ixi/grader-long/RULE.md)
 declare -A STAGE2_MORE=([ixi]=bundled-ixi-stage2)
