@@ -73,8 +73,8 @@ def test_brain_extraction_benchmark_on_a_simulated_and_the_raw_real_subject(tmp_
 def test_raw_scan_penalty_benchmark_on_the_bids_app_path(tmp_path):
     """benchmarks/raw_scan_penalty.py, BIDS-App path with the default skull strip (the MAP path is
     measured by hand): FLAIR of TCGA-FG-6692 from its raw T1w/T1Gd/T2w against the same model on the
-    BraTS-processed inputs. Measured (2 cores, hybrid mask): 26.10 dB from BraTS, 23.64 dB from raw
-    (penalty 2.47), inside both masks 26.17 against 26.71, mask Dice 0.968."""
+    BraTS-processed inputs. Measured (2 cores, hybrid mask, CPU grader 3721cf70): 26.04 dB from BraTS,
+    23.36 dB from raw (penalty 2.68), inside both masks 25.75 against 26.62, mask Dice 0.968."""
     import json
     import subprocess
     import sys
@@ -89,6 +89,6 @@ def test_raw_scan_penalty_benchmark_on_the_bids_app_path(tmp_path):
     assert list(rows) == ["BraTS-processed inputs", "BIDS-App path, --skull-strip auto"]
     brats, raw = rows["BraTS-processed inputs"], rows["BIDS-App path, --skull-strip auto"]
     assert brats["brain"]["psnr"] > 25.5  # the model itself on its BraTS inputs
-    assert 0 < brats["brain"]["psnr"] - raw["brain"]["psnr"] < 3.0  # the penalty: 2.47 dB measured
+    assert 0 < brats["brain"]["psnr"] - raw["brain"]["psnr"] < 3.0  # the penalty: 2.68 dB measured
     assert raw["brats_path_on_both_masks"]["psnr"] - raw["both_masks"]["psnr"] < 1.0  # 0.54: the mask is the rest
     assert raw["mask_dice"] > 0.95
