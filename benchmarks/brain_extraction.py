@@ -176,6 +176,11 @@ def score(mask: np.ndarray, reference: np.ndarray, spacing) -> dict[str, float]:
     }
 
 
+def offset_label(offset_mm: float) -> str:
+    """The key of an offset in results.json and its column in results.md: "-2", "+1.5"."""
+    return f"{offset_mm:+g}"
+
+
 def shifted(mask: np.ndarray, spacing, offset_mm: float) -> np.ndarray:
     """The mask with its boundary moved outward by ``offset_mm`` (inward when negative), by distance."""
     if offset_mm >= 0:
@@ -192,7 +197,7 @@ def run_case(case: Case, methods: list[str], work: Path, offsets: Sequence[float
         mask = brain_mask(grid, str(work / f"{case.name}_{method}_"), method, case.modality).numpy() > 0
         rows[method] = {**score(mask, reference, grid.spacing), "seconds": round(time.perf_counter() - start, 1)}
         if offsets:
-            rows[method]["offsets"] = {f"{d:+g}": score(shifted(mask, grid.spacing, d), reference, grid.spacing)
+            rows[method]["offsets"] = {offset_label(d): score(shifted(mask, grid.spacing, d), reference, grid.spacing)
                                        for d in offsets}
         print(f"  {case.name:24s} {method:10s} Dice {rows[method]['dice']:.4f}  HD95 {rows[method]['hd95_mm']:5.2f} mm"
               f"  volume {rows[method]['volume_error_pct']:+6.2f} %  {rows[method]['seconds']:6.1f} s", flush=True)
@@ -216,14 +221,14 @@ def markdown(results: dict) -> str:
     lines.append("")
     lines.append("Mean seconds per case: " + ", ".join(f"{m} {s:.0f} s" for m, s in seconds.items())
                  + f" ({available_cpus()} CPUs).")
-    offsets = next(iter(next(iter(results["cases"].values()))["methods"].values())).get("offsets")
-    if offsets:
+    if results["offsets_mm"]:
+        labels = [offset_label(d) for d in results["offsets_mm"]]
         lines += ["", "Boundary moved outward by (mm; negative: inward), Dice / HD95 mm:", "",
-                  "| case | method | " + " | ".join(offsets) + " |", "|---|---|" + "---|" * len(offsets)]
+                  "| case | method | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
         for name, case in results["cases"].items():
             for method, row in case["methods"].items():
                 lines.append(f"| {name} | {method} | " + " | ".join(
-                    f"{s['dice']:.3f} / {s['hd95_mm']:.1f}" for s in row["offsets"].values()) + " |")
+                    f"{row['offsets'][k]['dice']:.3f} / {row['offsets'][k]['hd95_mm']:.1f}" for k in labels) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -96,5 +96,5 @@ def test_raw_scan_penalty_benchmark_on_the_bids_app_path(tmp_path):
     brats, raw = rows["BraTS-processed inputs"], rows["BIDS-App path, --skull-strip auto"]
     assert brats["brain"]["psnr"] > 25.5  # the model itself on its BraTS inputs
     assert 0 < brats["brain"]["psnr"] - raw["brain"]["psnr"] < 3.0  # the penalty: 2.68 dB measured
-    assert raw["brats_path_on_both_masks"]["psnr"] - raw["both_masks"]["psnr"] < 1.0  # 0.54: the mask is the rest
+    assert raw["brats_path_on_both_masks"]["psnr"] - raw["both_masks"]["psnr"] < 1.0  # 0.87: the mask is the rest
     assert raw["mask_dice"] > 0.95
