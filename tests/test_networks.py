@@ -77,35 +77,3 @@ def test_yaml_config_overrides_a_preset(tmp_path):
     path.write_text("model:\n  widht: 3\n")
     with pytest.raises(ValueError, match="unknown key model.'widht'"):
         load_config(path)
-
-
-@pytest.mark.parametrize("head", ["ordinal", "classification"])
-def test_a_grader_ensemble_averages_probabilities_before_choosing_levels(head):
-    """Two graders on one Stage I: a copy of the same grader changes nothing; two different graders
-    choose the levels their mean probability picks (not either member's), or, with ``ensemble="outputs"``,
-    give the mean of the images each member's levels decode to."""
-    cfg = ModelConfig(modalities=("T1w", "T2w", "FLAIR"), posterior_width=8, shared_width=8, decoder_width=8,
-                      grader_width=8, depth=1, grader_head=head)
-    torch.manual_seed(0)
-    single = CodeBrain(cfg).eval()
-    pair = CodeBrain(cfg, graders=2).eval()
-    state = single.state_dict()
-    pair.load_state_dict({**state, **{f"extra_graders.0.{k[7:]}": v for k, v in state.items()
-                                      if k.startswith("grader.")}})
-    x = torch.rand(2, 3, 32, 32)
-    x[:, 1] = 0
-    assert torch.equal(single.complete(x)[0], pair.complete(x)[0])
-    other = Grader(cfg)
-    pair.extra_graders[0].load_state_dict(other.state_dict())
-    a, b = single.grader, pair.extra_graders[0]
-    mean = (a.probabilities(a(x)) + b.probabilities(b(x))) / 2
-    levels, _ = a.decode_probabilities(mean)
-    expected = single.stage1.decode(single.stage1.fsq.levels_to_codes(levels), x)
-    assert torch.allclose(pair.complete(x)[0], expected)
-    assert not torch.equal(levels, a.predict(x)[0]) and not torch.equal(levels, b.predict(x)[0])
-    outputs = CodeBrain(cfg, graders=2, ensemble="outputs").eval()
-    outputs.load_state_dict(pair.state_dict())
-    images = [single.decode_levels(g.predict(x)[0], x) for g in (a, b)]
-    assert torch.allclose(outputs.complete(x)[0], (images[0] + images[1]) / 2)
-    with pytest.raises(ValueError, match="ensemble must be one of"):
-        CodeBrain(cfg, graders=2, ensemble="median")

@@ -124,8 +124,7 @@ def load_model_dir(spec: str | Path, stage: int = 2, device: str | torch.device 
         raise NoInputError(f"{path}: model.safetensors is missing")
     if sha256(weights) != info["sha256"]:
         raise DataError(f"{weights}: sha256 does not match model.json; the weights are corrupt or were changed")
-    model = CodeBrain(ModelConfig(**info["architecture"]), detail=info.get("detail"), graders=info.get("graders", 1),
-                      ensemble=info.get("ensemble", "probabilities"))
+    model = CodeBrain(ModelConfig(**info["architecture"]), detail=info.get("detail"))
     try:
         state = load_file(str(weights))
     except SafetensorError as err:

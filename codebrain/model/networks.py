@@ -8,8 +8,6 @@ upsamples with 1x1 convolutions and pixel shuffle back to every modality.
 
 from __future__ import annotations
 
-from typing import cast
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -98,14 +96,6 @@ class Grader(nn.Module):
         """Predicted levels (N, C, h, w) and the probability of each predicted level."""
         return self.decode_logits(self(incomplete))
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """What an ensemble averages: each ordinal bit's probability, or each FSQ channel's class
-        probabilities side by side (the classification ablation)."""
-        logits = logits.float()
-        if self.head_kind == "ordinal":
-            return torch.sigmoid(logits)
-        return torch.cat([p.softmax(1) for p in torch.split(logits, list(self.levels), dim=1)], dim=1)
-
     def loss(self, logits: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
         """Training loss of this head against the true levels (N, C, h, w): the grading loss over
         ordinal bits, or cross-entropy per FSQ channel for the classification ablation."""
@@ -116,17 +106,13 @@ class Grader(nn.Module):
 
     def decode_logits(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Levels and their probability from this head's logits (training reuses its own logits)."""
-        return self.decode_probabilities(self.probabilities(logits))
-
-    def decode_probabilities(self, probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Levels and their probability from :meth:`probabilities` (one grader's, or an ensemble's mean)."""
+        logits = logits.float()
         if self.head_kind == "ordinal":
+            probs = torch.sigmoid(logits)
             return probabilities_to_levels(probs, self.levels), level_confidence(probs, self.levels)
-        conf, levels = zip(*[p.max(1) for p in torch.split(probs, list(self.levels), dim=1)])
+        per_channel = [p.softmax(1) for p in torch.split(logits, list(self.levels), dim=1)]
+        conf, levels = zip(*[p.max(1) for p in per_channel])
         return torch.stack(levels, 1), torch.stack(conf, 1)
-
-
-ENSEMBLES = ("probabilities", "outputs")  # how a grader ensemble combines its members (CodeBrain)
 
 
 class CodeBrain(nn.Module):
@@ -134,22 +120,13 @@ class CodeBrain(nn.Module):
 
     ``detail`` (``{"sigma": px, "amount": a or "fit"}``, from ``model.json``) adds the fine band of an
     intensity map fitted on the training slices (``codebrain.model.detail``); ``None``: the network alone.
-    ``graders`` > 1: an ensemble of graders trained on the same Stage I (``extra_graders``, ``model.json``
-    keys ``graders`` and ``ensemble``), so the members' level errors, partly independent between seeds, can
-    cancel: ``ensemble="probabilities"`` averages their probabilities before the levels are chosen (one
-    decoder pass), ``"outputs"`` decodes each member's levels and averages the images (one decoder pass each).
     """
 
-    def __init__(self, cfg: ModelConfig, detail: dict | None = None, graders: int = 1,
-                 ensemble: str = "probabilities") -> None:
+    def __init__(self, cfg: ModelConfig, detail: dict | None = None) -> None:
         super().__init__()
         self.config = cfg
         self.stage1 = StageOne(cfg)
         self.grader = Grader(cfg)
-        self.extra_graders = nn.ModuleList(Grader(cfg) for _ in range(graders - 1))
-        if ensemble not in ENSEMBLES:
-            raise ValueError(f"ensemble must be one of {', '.join(ENSEMBLES)}, not {ensemble!r}")
-        self.ensemble = ensemble
         self.detail: DetailTransfer | None = None
         if detail:
             amount = None if detail["amount"] == FITTED else detail["amount"]
@@ -170,18 +147,9 @@ class CodeBrain(nn.Module):
             pairs = [self.complete(incomplete), self.complete(incomplete.flip(2))]
             out, confidence = ((a + b.flip(2)) / 2 for a, b in zip(*pairs))
             return out, confidence
-        graders: list[Grader] = [self.grader, *cast("list[Grader]", list(self.extra_graders))]
-        members = [g.probabilities(g(incomplete)) for g in graders]
-        # summed then divided: exact for one grader (x / 1 == x), so a single grader's bytes do not move
-        probs = torch.stack(members).sum(0) / len(graders)
-        levels, conf = self.grader.decode_probabilities(probs)
-        if self.ensemble == "outputs":
-            decoded = [self.decode_levels(self.grader.decode_probabilities(p)[0], incomplete) for p in members]
-            out = torch.stack(decoded).sum(0) / len(graders)
-        else:
-            out = self.decode_levels(levels, incomplete)
+        levels, conf = self.grader.predict(incomplete)
+        codes = self.stage1.fsq.levels_to_codes(levels)
+        out = self.stage1.decode(codes, incomplete)
         confidence = torch.exp(torch.log(conf.clamp_min(1e-6)).mean(1, keepdim=True))
+        out = out.float()
         return (self.detail(incomplete, out) if self.detail is not None else out), confidence
-
-    def decode_levels(self, levels: torch.Tensor, incomplete: torch.Tensor) -> torch.Tensor:
-        return self.stage1.decode(self.stage1.fsq.levels_to_codes(levels), incomplete).float()
