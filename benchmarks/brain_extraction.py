@@ -21,6 +21,11 @@ brain). That registration's own error is reported as the agreement between the m
 T1w registration and by an independent T2w one (BraTS T2w to the raw T2w co-registered by our pipeline):
 no method can be expected to agree with the reference better than the two references agree.
 
+Real case ``colin27`` (``../shared/data/templates/colin27``, Debian ``mricron-data``, BSD-3 with the MNI
+notice; read in place, never copied): one person's T1w with skull (27 averaged scans, 1 mm) against the
+brain-extracted copy shipped beside it (a BET-style mask, so a third convention of where the edge lies,
+neither the simulator's nor BraTS'). Same grid, so no registration enters its reference.
+
 ``--offsets`` also scores each mask with its boundary moved outward (inward when negative) by that many
 mm: where the best offset differs between references, they draw the brain's edge in different places
 (the simulated masks, the MNI152 2009c convention, against the BraTS one), which no method can meet both
@@ -161,6 +166,26 @@ def _tcga(shared: Path, work: Path) -> Case:
                 "raw T1w 0.9x0.9x5.5 mm vs its BraTS mask", extra={"reference_agreement": agreement})
 
 
+def _colin27(shared: Path, _work: Path) -> Case:
+    """The Colin 27 head against its shipped brain-extracted copy (see the module doc)."""
+    folder = shared / "data" / "templates" / "colin27"
+    image = nib.load(str(folder / "ch2.nii.gz"))
+    extracted = nib.load(str(folder / "ch2bet.nii.gz"))
+    inside = np.asarray(extracted.dataobj) > 0
+    labels, _ = ndimage.label(inside)  # dark voxels inside the brain are 0 too: keep the brain, fill it
+    brain = ndimage.binary_fill_holes(labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1)
+
+    def reference(grid) -> np.ndarray:
+        return resample_array(brain.astype(np.float32), extracted.affine, grid.shape, to_nibabel(grid).affine) > 0.5
+
+    return Case("colin27", "real", "T1w", image, reference, "Colin 27 T1w head, 1 mm, vs its brain-extracted copy")
+
+
+# the real cases: what each reads under --shared, and how it is built (shared, work folder) -> Case
+REAL: dict[str, tuple[str, Callable[[Path, Path], Case]]] = {
+    "TCGA-FG-6692-raw": ("data/brats_style", _tcga), "colin27": ("data/templates/colin27", _colin27)}
+
+
 def score(mask: np.ndarray, reference: np.ndarray, spacing) -> dict[str, float]:
     """Dice, 95th-percentile Hausdorff distance (mm, MONAI) and volume error (% of the reference)."""
     import torch
@@ -234,7 +259,7 @@ def markdown(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    everything = [*GENERATED, "TCGA-FG-6692-raw"]
+    everything = [*GENERATED, *REAL]
     parser.add_argument("--cases", nargs="+", choices=everything, default=everything, metavar="CASE",
                         help=f"cases to run (default all: {', '.join(everything)})")
     methods = [m for m in SKULL_STRIP_METHODS if m != "auto"]  # auto is one of these per case
@@ -246,13 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared data folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json and results.md")
     args = parser.parse_args(argv)
-    if "TCGA-FG-6692-raw" in args.cases and not (args.shared / "data" / "brats_style").is_dir():
-        print(f"error: {args.shared}/data/brats_style not found (needed by TCGA-FG-6692-raw)", file=sys.stderr)
-        return 2
+    for name in set(args.cases) & set(REAL):
+        if not (args.shared / REAL[name][0]).is_dir():
+            print(f"error: {args.shared}/{REAL[name][0]} not found (needed by {name})", file=sys.stderr)
+            return 2
     cases: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="codebrain-bx-") as tmp:
         for name in args.cases:
-            case = _tcga(args.shared, Path(tmp)) if name == "TCGA-FG-6692-raw" else GENERATED[name](args.seed)
+            case = REAL[name][1](args.shared, Path(tmp)) if name in REAL else GENERATED[name](args.seed)
             cases[name] = run_case(case, args.methods, Path(tmp), args.offsets)
     results = {"seed": args.seed, "offsets_mm": args.offsets, "cases": cases}
     write_benchmark(args.out, results, markdown(results))
