@@ -80,10 +80,12 @@ def role(name: str, source: str) -> str:
 def held_out_role(name: str, card: dict) -> str:
     """How to read the first table: its patients' source either chose the recipe or chose nothing."""
     subjects = set(card["test"]["subjects"])
-    chose = [s for s, v in card.get("sources", {}).items() if subjects & set(v["subjects"])
-             and role(name, s) == "validation"]
+    sources = [s for s, v in card.get("sources", {}).items() if subjects & set(v["subjects"])]
+    if not sources:  # without the per-source record the role cannot be told: never guess "test"
+        sys.exit(f"model_card: no source in the card holds {', '.join(sorted(subjects))}; "
+                 f"run benchmarks/generalisation.py into WORK/generalisation-{name} first")
     return ("validation: this source chose the recipe, so read the figures as optimistic for a new patient"
-            if chose else "test: nothing was chosen on it")
+            if any(role(name, s) == "validation" for s in sources) else "test: nothing was chosen on it")
 
 
 def render(name: str, info: dict) -> str:
@@ -131,6 +133,8 @@ def main(argv: list[str]) -> None:
     if len(argv) != 2:
         sys.exit("usage: python scripts/model_card.py NAME (WORK_DIR | --render)")
     name = argv[0]
+    if name not in VALIDATION_SOURCES:
+        sys.exit(f"model_card: {name} has no entry in VALIDATION_SOURCES (which real sources chose its recipe)")
     info = (json.loads((WEIGHTS / name / "model.json").read_text()) if argv[1] == "--render"
             else record(name, Path(argv[1])))
     text = render(name, info)

@@ -1,16 +1,11 @@
 """The bundled models: present, verified, chosen by modality, and better than averaging inputs."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from codebrain.data.simulate import SimulationOptions, simulate_subject
 from codebrain.inference.synthesize import choose_model, synthesize
 from codebrain.model.io import load_model_dir, read_model_info
-
-REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow  # end to end: trains, synthesizes or runs the real tools
 
@@ -53,17 +48,3 @@ def test_synthesis_correlates_with_the_truth_on_an_unseen_subject():
         mean_of_inputs = np.mean([inputs[m][0][brain] for m in inputs], axis=0)
         r_mean = np.corrcoef(mean_of_inputs, truth)[0, 1]
         assert r_model > r_mean + 0.2 and r_model > 0.6, (target, r_model, r_mean)
-
-
-@pytest.mark.parametrize("name", ["brats", "ixi"])
-def test_bundled_model_card_readme_is_rendered_from_model_json(name):
-    """The README a user reads says the same as model.json, including which sources chose the recipe
-    (validation) and which chose nothing (test): a hand edit or a stale card fails here."""
-    spec = importlib.util.spec_from_file_location("model_card", REPO / "scripts" / "model_card.py")
-    assert spec and spec.loader
-    card = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(card)
-    readme = (REPO / "codebrain" / "weights" / name / "README.md").read_text()
-    assert readme == card.render(name, read_model_info(name))
-    expected = {"brats": "validation: this source chose the recipe", "ixi": "test: nothing was chosen on it"}
-    assert expected[name] in readme.splitlines()[2]

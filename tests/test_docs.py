@@ -4,6 +4,7 @@ subcommands and flags shown, every link resolves, every console script and front
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import re
 import shlex
 import subprocess
@@ -167,3 +168,21 @@ def test_the_site_builds_strictly(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     api = (tmp_path / "api" / "index.html").read_text()
     assert "SynthesisResult" in api and "GraderTrainer" in api and "fit_quadratic" in api
+
+
+@pytest.mark.parametrize("name", ["brats", "ixi"])
+def test_model_cards_are_rendered_from_model_json(name):
+    """The card a user reads (the weights' README.md and its copy in docs/models.md) says what model.json
+    says, including which sources chose the recipe (validation) and which chose nothing (test): a hand
+    edit or a stale card fails here."""
+    from codebrain.model.io import read_model_info
+
+    spec = importlib.util.spec_from_file_location("model_card", ROOT / "scripts" / "model_card.py")
+    assert spec and spec.loader
+    card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(card)
+    readme = (ROOT / "codebrain" / "weights" / name / "README.md").read_text()
+    assert readme == card.render(name, read_model_info(name))
+    header = readme.splitlines()[2]
+    expected = {"brats": "validation: this source chose the recipe", "ixi": "test: nothing was chosen on it"}
+    assert expected[name] in header and header in (DOCS / "models.md").read_text()

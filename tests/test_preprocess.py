@@ -53,8 +53,9 @@ def test_brain_extraction_benchmark_on_a_simulated_and_the_real_subjects(tmp_pat
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    if not (root.parent / "shared" / "data" / "brats_style" / "TCGA-FG-6692").is_dir():
-        pytest.skip("../shared/data/brats_style is not beside the checkout")
+    for needed in ("brats_style/TCGA-FG-6692", "templates/colin27"):
+        if not (root.parent / "shared" / "data" / needed).is_dir():
+            pytest.skip(f"../shared/data/{needed} is not beside the checkout")
     proc = subprocess.run([sys.executable, str(root / "benchmarks" / "brain_extraction.py"), "--cases", "sim-2mm",
                            "TCGA-FG-6692-raw", "colin27", "--methods", "hybrid", "template", "--offsets", "-2", "2",
                            "--out", str(tmp_path)],
