@@ -124,12 +124,15 @@ def _mni152_head(_seed: int) -> Case:
     can be told apart from its errors."""
     image = nib.load(str(TEMPLATE_DIR / "mni2009c_2mm_T1w.nii.gz"))
     mask = nib.load(str(TEMPLATE_DIR / "mni2009c_2mm_brain_mask.nii.gz"))
+    return Case("mni152-head", "template", "T1w", image, on_grid(mask.get_fdata(), mask.affine),
+                "MNI152 2009c T1w head, 2 mm, vs its own mask")
 
+
+def on_grid(mask: np.ndarray, affine: np.ndarray) -> Callable[[object], np.ndarray]:
+    """A reference mask stored in world space, brought onto the prepared reference grid (linear, > 0.5)."""
     def reference(grid) -> np.ndarray:
-        return resample_array(mask.get_fdata().astype(np.float32), mask.affine, grid.shape,
-                              to_nibabel(grid).affine) > 0.5
-
-    return Case("mni152-head", "template", "T1w", image, reference, "MNI152 2009c T1w head, 2 mm, vs its own mask")
+        return resample_array(mask.astype(np.float32), affine, grid.shape, to_nibabel(grid).affine) > 0.5
+    return reference
 
 
 GENERATED: dict[str, Callable[[int], Case]] = {**SIMULATED, "mni152-head": _mni152_head}
@@ -175,11 +178,8 @@ def _colin27(shared: Path, _work: Path) -> Case:
         raise ValueError(f"{folder}: ch2bet is not on ch2's grid")
     labels, _ = ndimage.label(np.asarray(extracted.dataobj) > 0)  # the brain, without ~100 stray specks
     brain = labels == np.argmax(np.bincount(labels.ravel())[1:]) + 1
-
-    def reference(grid) -> np.ndarray:
-        return resample_array(brain.astype(np.float32), extracted.affine, grid.shape, to_nibabel(grid).affine) > 0.5
-
-    return Case("colin27", "real", "T1w", image, reference, "Colin 27 T1w head, 1 mm, vs its brain-extracted copy")
+    return Case("colin27", "real", "T1w", image, on_grid(brain, extracted.affine),
+                "Colin 27 T1w head, 1 mm, vs its brain-extracted copy")
 
 
 # the real cases: what each reads under --shared, and how it is built (shared, work folder) -> Case
