@@ -1,11 +1,13 @@
 """Generalisation across sources: a model and both baselines on every real patient it never saw.
 
     python benchmarks/generalisation.py --model brats --shared ../shared/data --work WORK \\
-        --fit-data TRAIN_DIR [--fit-split train] [--exclude TCGA-FG-6692 ...] [--output DIR]
+        --fit-data TRAIN_DIR [--fit-split train] [--exclude TCGA-FG-6692 ...] [--sources ...] [--output DIR]
 
 The real patients of the shared data folder (``codebrain.data.real_sources``: TCGA, the
 C-STAR stroke patient, BraTS 2013, McCausland) are laid out under ``WORK/sources`` (the raw
-McCausland T1w/PDw pair is registered and skull-stripped by the project's preprocessing).
+McCausland T1w/PDw pair is registered and skull-stripped by the project's preprocessing), and so are
+the simulated validation sources (``codebrain.data.sim_sources``: ``sim-enhancing``, strong enhancement
+and large lesions, simulated there once).
 Per source, the subjects the model did not train on (``--exclude``, default: the model card's
 ``training_subjects``) are scored by the ``codebrain-eval`` protocol on every pattern their files
 allow: the model, the mean of the given inputs, and the per-voxel quadratic regression fitted
@@ -23,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from codebrain.data.real_sources import PREP_SEED, SOURCES, assemble, source
+from codebrain.data.real_sources import PREP_SEED, SOURCES, Source, assemble, source
+from codebrain.data.sim_sources import SIMULATED_SOURCES, SimulatedSource, build, simulated_source
 from codebrain.data.slices import build_slice_cache
 from codebrain.evaluation.baselines import MeanOfInputs, fit_quadratic
 from codebrain.evaluation.protocol import evaluate_slices, model_predictor
@@ -31,6 +34,15 @@ from codebrain.model.io import load_model_dir, training_size
 from codebrain.runtime.environment import environment
 
 METHODS = ("model", "mean", "quadratic")
+
+
+def lay_out(shared: Path, out: Path, names: list[str], prep_seed: int
+            ) -> dict[str, tuple[Source | SimulatedSource, Path]]:
+    """The named sources, real (linked or prepared from ``shared``) or simulated, in the order asked."""
+    simulated = {n: s for n in names if (s := simulated_source(n)) is not None}
+    real_names = [n for n in names if n not in simulated]
+    real = assemble(shared, out, real_names, prep_seed) if real_names else {}  # assemble([]) means all
+    return {n: (simulated[n], build(simulated[n], out)) if n in simulated else (source(n), real[n]) for n in names}
 
 
 def score_source(predictors: dict, mods: tuple[str, ...], folder: Path, subjects: list[str], size: int,
@@ -99,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-split", default="train")
     parser.add_argument("--mirror", action="store_true", help="the model as codebrain-synth --mirror runs it")
     parser.add_argument("--exclude", nargs="*", help="subjects the model trained on (default: its card's list)")
-    parser.add_argument("--sources", nargs="*", default=[s.name for s in SOURCES])
+    parser.add_argument("--sources", nargs="*", default=[s.name for s in (*SOURCES, *SIMULATED_SOURCES)],
+                        help="real (codebrain.data.real_sources) or simulated (codebrain.data.sim_sources) "
+                        "source names; default all")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/generalisation"))
     parser.add_argument("--prep-seed", type=int, default=PREP_SEED,
                         help="ANTs seed for the sources prepared from raw scans (McCausland)")
@@ -110,15 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     size = training_size(info)
     exclude = set(args.exclude if args.exclude is not None else info.get("card", {}).get("training_subjects", []))
     cache_dir = args.work / "cache"
-    folders = assemble(args.shared, args.work / "sources", args.sources, args.prep_seed)
+    folders = lay_out(args.shared, args.work / "sources", args.sources, args.prep_seed)
     quadratic = fit_quadratic(args.fit_data, args.fit_split, mods, size, cache_dir)
     predictors = {"model": model_predictor(model, mirror=args.mirror), "mean": MeanOfInputs(), "quadratic": quadratic}
     args.output.mkdir(parents=True, exist_ok=True)
     summary = {"model": str(args.model), "model_sha256": info["sha256"], "mirror": args.mirror,
                "modalities": list(mods), "excluded_as_training": sorted(exclude), "fit_data": str(args.fit_data),
                "prep_seed": args.prep_seed, **environment(), "sources": {}}
-    for name, folder in folders.items():
-        src = source(name)
+    for name, (src, folder) in folders.items():
         subjects = [s for s in src.subjects if s not in exclude]
         started = time.time()
         print(f"{name}: scoring {', '.join(subjects) or 'no subject'} ...", file=sys.stderr, flush=True)

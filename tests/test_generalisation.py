@@ -182,3 +182,37 @@ def test_a_raw_source_is_prepared_with_the_seed_it_is_asked_for(tmp_path):
     assemble(root, out, ["mccausland-chris"], seed=6)
     assert json.loads((subject / PREP_RECORD).read_text()) == {"seed": 6, "skull_strip": "template"}
     assert modified()["PDw"] != first["PDw"]
+
+
+def test_a_simulated_source_is_made_once_and_scored_like_a_real_one(stage2_run, sim_data, tmp_path, monkeypatch):
+    """``--sources sim-enhancing`` needs no shared folder, is simulated into the work folder once (a
+    folder made with other options is made again) and gets the same tables as a real source."""
+    from dataclasses import replace
+
+    from codebrain.data import sim_sources
+    from codebrain.data.simulate import subject_seeds
+
+    shipped = sim_sources.simulated_source("sim-enhancing")
+    assert shipped is not None and shipped.options.enhancing_probability == 1.0
+    assert set(subject_seeds(shipped.seed, shipped.count)).isdisjoint(subject_seeds(2026, 12))  # train_bundled's
+    small = replace(shipped, count=1, options=replace(shipped.options, resolution=2))  # 2 mm, for the tiny model
+    monkeypatch.setattr(sim_sources, "SIMULATED_SOURCES", (small,))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import generalisation
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    work, out = tmp_path / "work", tmp_path / "tables"
+    assert generalisation.main(["--model", str(stage2_run), "--shared", str(tmp_path / "absent"), "--work", str(work),
+                                "--fit-data", str(sim_data), "--sources", "sim-enhancing", "--exclude",
+                                "--output", str(out)]) == 0
+    result = json.loads((out / "sim-enhancing.json").read_text())
+    assert result["subjects"] == ["enh0001"] and result["licence"].startswith("simulated")
+    assert len(result["reports"]["model"]["entries"]) == 9  # every pattern of the tiny model's 3 contrasts
+    folder = work / "sources" / "sim-enhancing" / "enh0001"
+    assert {"T1w.nii.gz", "T1Gd.nii.gz", "PDw.nii.gz", "source.json"} <= {p.name for p in folder.iterdir()}
+    made = (folder / "T1w.nii.gz").stat().st_mtime_ns
+    sim_sources.build(small, work / "sources")
+    assert (folder / "T1w.nii.gz").stat().st_mtime_ns == made  # reused
+    sim_sources.build(replace(small, options=replace(small.options, gadolinium_mM=(0.2, 0.3))), work / "sources")
+    assert (folder / "T1w.nii.gz").stat().st_mtime_ns != made  # other options: simulated again

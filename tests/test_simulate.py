@@ -99,6 +99,40 @@ def test_lesions_enhance_with_gadolinium_and_glow_on_flair():
     assert sub.images["FLAIR"][oedema].mean() > 1.5 * sub.images["FLAIR"][wm].mean()
 
 
+def test_enhancement_options_set_how_much_enhancing_tissue_and_how_bright():
+    """Larger, always-enhancing lesions with more gadolinium push a T1Gd's normal tissue down the
+    normalised scale (the 99.5th percentile then lies in the rim), and the defaults keep their draws."""
+    from codebrain.data.volumes import normalise
+
+    base = dict(lesion_probability=1.0, deform=False, bias=False, snr_range=None, resolution=2)
+    strong = SimulationOptions(**base, lesion_radius_mm=(30.0, 36.0), enhancing_probability=1.0,
+                               gadolinium_mM=(0.8, 0.9))
+    weak = SimulationOptions(**base, lesion_radius_mm=(14.0, 16.0), enhancing_probability=0.0)
+    levels = {}
+    for name, options in (("strong", strong), ("weak", weak)):
+        sub = simulate_subject(3, ("T1Gd",), options)
+        rim = sub.labels == LABELS["enhancing"]
+        assert (rim.sum() > 100) == (name == "strong")
+        assert 0.8 <= sub.metadata["gadolinium_mM"] <= 0.9 or name == "weak"
+        t1gd = normalise(sub.images["T1Gd"], sub.brain)
+        levels[name] = float(np.median(t1gd[sub.labels == LABELS["WM"]]))
+    assert levels["strong"] < levels["weak"] - 0.1, levels
+    # the defaults draw what they drew before the options existed (recorded then; the training folders
+    # of the bundled models depend on it): the same gadolinium and the same lesion, voxel for voxel
+    default = simulate_subject(3, ("T1Gd",), SimulationOptions(**base))
+    assert default.metadata["gadolinium_mM"] == 0.328
+    counts = {t: int((default.labels == LABELS[t]).sum()) for t in ("necrosis", "enhancing", "oedema")}
+    assert counts == {"necrosis": 148, "enhancing": 932, "oedema": 8524}, counts
+
+
+def test_simulate_cli_refuses_a_bad_enhancement_range(tmp_path):
+    for flags in (["--lesion-radius", "30", "20"], ["--enhancing", "1.5"], ["--gadolinium", "-1", "0.5"]):
+        proc = subprocess.run([str(BIN / "codebrain-simulate"), "--output", str(tmp_path / "x"), *flags],
+                              capture_output=True, text=True)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 1, flags
+        assert not (tmp_path / "x").exists()
+
+
 @pytest.mark.slow
 def test_correlation_with_real_averages():
     r = template_correlations(SPM)

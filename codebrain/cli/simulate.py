@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated list (default: all of %(default)s)")
     parser.add_argument("--lesions", type=float, default=0.5, metavar="P",
                         help="probability that a subject has a lesion (default 0.5)")
+    parser.add_argument("--lesion-radius", type=float, nargs=2, default=(14.0, 32.0), metavar=("MIN", "MAX"),
+                        help="range of a lesion's oedema radius in mm (default 14 32)")
+    parser.add_argument("--enhancing", type=float, default=0.7, metavar="P",
+                        help="probability that a lesion has an enhancing rim (default 0.7)")
+    parser.add_argument("--gadolinium", type=float, nargs=2, default=(0.2, 0.7), metavar=("MIN", "MAX"),
+                        help="range of the contrast agent's concentration in enhancing tissue, mM (default 0.2 0.7)")
     parser.add_argument("--resolution", type=int, choices=(1, 2), default=1,
                         help="anatomy grid in mm (default 1; 2 is 8x faster, for tests)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -54,15 +60,21 @@ def _main(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     if args.subjects < 1:
         raise UsageError("--subjects must be at least 1")
-    if not 0.0 <= args.lesions <= 1.0 or not 0.0 <= args.missing <= 1.0:
-        raise UsageError("--lesions and --missing are probabilities in [0, 1]")
+    if not all(0.0 <= p <= 1.0 for p in (args.lesions, args.missing, args.enhancing)):
+        raise UsageError("--lesions, --missing and --enhancing are probabilities in [0, 1]")
+    ranges = (("--lesion-radius", args.lesion_radius, 2.0), ("--gadolinium", args.gadolinium, 0.0))
+    for flag, (low, high), floor in ranges:
+        if not floor <= low <= high:
+            raise UsageError(f"{flag} needs MIN <= MAX and MIN >= {floor:g}")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if args.sessions < 1:
         raise UsageError("--sessions must be at least 1")
     if args.output.exists() and not args.output.is_dir():
         raise UsageError(f"--output {args.output} exists and is not a folder")
-    options = SimulationOptions(lesion_probability=args.lesions, resolution=args.resolution)
+    options = SimulationOptions(lesion_probability=args.lesions, resolution=args.resolution,
+                                lesion_radius_mm=tuple(args.lesion_radius), enhancing_probability=args.enhancing,
+                                gadolinium_mM=tuple(args.gadolinium))
     if args.bids:
         write_bids_dataset(args.output, args.subjects, args.seed, modalities, options,
                            sessions=args.sessions, missing_probability=args.missing)

@@ -44,6 +44,9 @@ class SimulationOptions:
     field_strengths: tuple[float, ...] = (1.5, 3.0)
     jitter: float = 0.05
     resolution: int = 1  # mm
+    lesion_radius_mm: tuple[float, float] = (14.0, 32.0)  # the oedema's radius
+    enhancing_probability: float = 0.7  # a lesion's chance of an enhancing rim (low-grade ones often lack it)
+    gadolinium_mM: tuple[float, float] = (0.2, 0.7)  # contrast agent in enhancing tissue
 
 
 @dataclass
@@ -137,7 +140,8 @@ def simulate_subject(
     fractions = dict(anatomy.fractions)
     has_lesion = rng.random() < options.lesion_probability
     if has_lesion:
-        fractions = add_lesion(fractions, anatomy.brain, rng, float(options.resolution), options.lesion_at_edge)
+        fractions = add_lesion(fractions, anatomy.brain, rng, float(options.resolution), options.lesion_at_edge,
+                               options.lesion_radius_mm, options.enhancing_probability)
     brain = anatomy.brain
     if options.deform:
         fractions, brain = _deform(anatomy, fractions, int(rng.integers(2**31)), float(options.resolution))
@@ -146,7 +150,7 @@ def simulate_subject(
     props = jittered_properties(rng, field_strength, options.jitter)
     drawn = random_sequences(rng, field_strength, props["CSF"][1])
     sequences = {**drawn, **(sequences or {})}
-    gd_mM = rng.uniform(0.2, 0.7)
+    gd_mM = rng.uniform(*options.gadolinium_mM)
     gain = rng.uniform(500.0, 3000.0)
     images = {}
     for modality in modalities:
