@@ -42,6 +42,27 @@ def test_auto_skull_strip_is_the_hybrid_except_on_t2w_and_pdw_references():
         resolve_method("bet", "T1w")
 
 
+def test_brain_extraction_benchmark_repeats_bit_for_bit_with_an_ants_seed(tmp_path):
+    """--ants-seed: two runs of the template warp (an ANTs registration) give the same mask, to the last
+    digit of every figure; the seed is recorded with the table."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    figures = []
+    for run in ("a", "b"):
+        proc = subprocess.run([sys.executable, str(root / "benchmarks" / "brain_extraction.py"), "--cases", "sim-2mm",
+                               "--methods", "template", "--ants-seed", "11", "--out", str(tmp_path / run)],
+                              capture_output=True, text=True, cwd=root, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results = json.loads((tmp_path / run / "results.json").read_text())
+        assert results["ants_seed"] == 11
+        row = results["cases"]["sim-2mm"]["methods"]["template"]
+        figures.append({k: row[k] for k in ("dice", "hd95_mm", "volume_error_pct")})
+    assert figures[0] == figures[1] and figures[0]["dice"] > 0.94
+
+
 def test_brain_extraction_benchmark_on_a_simulated_and_the_real_subjects(tmp_path):
     """benchmarks/brain_extraction.py on its smallest simulated case, the raw TCGA-FG-6692 T1w against
     its BraTS mask and the Colin 27 head against its brain-extracted copy. Measured (2 cores): sim-2mm
