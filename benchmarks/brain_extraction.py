@@ -31,7 +31,8 @@ mm: where the best offset differs between references, they draw the brain's edge
 (the simulated masks, the MNI152 2009c convention, against the BraTS one), which no method can meet both
 of, so the two are told apart from a method's errors.
 
-``--ants-seed N`` seeds ANTs and runs it on one thread, so that a table repeats bit for bit. Without it
+``--ants-seed N`` seeds ANTs (and numpy's global generator) and runs everything on one thread, deepbet's
+PyTorch included, so that a table repeats bit for bit; results.md then reports 1 thread. Without it
 ANTs registers on every core, unseeded, and the template-based rows move from run to run by up to
 0.004 Dice and 0.8 mm (measured on 2026-12-08); the reported tables were made that way.
 
@@ -250,7 +251,7 @@ def markdown(results: dict) -> str:
     seconds = {m: np.mean([c["methods"][m]["seconds"] for c in results["cases"].values()]) for m in methods}
     lines.append("")
     lines.append("Mean seconds per case: " + ", ".join(f"{m} {s:.0f} s" for m, s in seconds.items())
-                 + f" ({available_cpus()} CPUs).")
+                 + f" ({results.get('threads', available_cpus())} threads).")
     if results["offsets_mm"]:
         labels = [offset_label(d) for d in results["offsets_mm"]]
         lines += ["", "Boundary moved outward by (mm; negative: inward), Dice / HD95 mm:", "",
@@ -278,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared data folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json and results.md")
     args = parser.parse_args(argv)
-    if args.ants_seed is not None:
-        set_threads(seed_ants(args.ants_seed) or 1)
+    if args.ants_seed is not None:  # one thread for everything: ANTs repeats only so (seed_ants)
+        seed_ants(args.ants_seed)
+        set_threads(1)
     for name in set(args.cases) & set(REAL):
         if not (args.shared / REAL[name][0]).is_dir():
             print(f"error: {args.shared}/{REAL[name][0]} not found (needed by {name})", file=sys.stderr)
@@ -289,7 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.cases:
             case = REAL[name][1](args.shared, Path(tmp)) if name in REAL else GENERATED[name](args.seed)
             cases[name] = run_case(case, args.methods, Path(tmp), args.offsets)
-    results = {"seed": args.seed, "ants_seed": args.ants_seed, "offsets_mm": args.offsets, "cases": cases}
+    threads = 1 if args.ants_seed is not None else available_cpus()
+    results = {"seed": args.seed, "ants_seed": args.ants_seed, "threads": threads, "offsets_mm": args.offsets,
+               "cases": cases}
     write_benchmark(args.out, results, markdown(results))
     return 0
 

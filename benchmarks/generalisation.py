@@ -1,4 +1,4 @@
-"""Generalisation across sources: a model and both baselines on every real patient it never saw.
+"""Generalisation across sources: a model and both baselines on every patient it never saw, real or simulated.
 
     python benchmarks/generalisation.py --model brats --shared ../shared/data --work WORK \\
         --fit-data TRAIN_DIR [--fit-split train] [--exclude TCGA-FG-6692 ...] [--sources ...] [--output DIR]
@@ -28,6 +28,7 @@ from pathlib import Path
 from codebrain.data.real_sources import PREP_SEED, SOURCES, Source, assemble, source
 from codebrain.data.sim_sources import SIMULATED_SOURCES, SimulatedSource, build, simulated_source
 from codebrain.data.slices import build_slice_cache
+from codebrain.errors import DataError
 from codebrain.evaluation.baselines import MeanOfInputs, fit_quadratic
 from codebrain.evaluation.protocol import evaluate_slices, model_predictor
 from codebrain.model.io import load_model_dir, training_size
@@ -39,6 +40,10 @@ METHODS = ("model", "mean", "quadratic")
 def lay_out(shared: Path, out: Path, names: list[str], prep_seed: int
             ) -> dict[str, tuple[Source | SimulatedSource, Path]]:
     """The named sources, real (linked or prepared from ``shared``) or simulated, in the order asked."""
+    known = [s.name for s in (*SOURCES, *SIMULATED_SOURCES)]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise DataError(f"unknown source {unknown[0]!r}; known: {', '.join(known)}")
     simulated = {n: s for n in names if (s := simulated_source(n)) is not None}
     real_names = [n for n in names if n not in simulated]
     real = assemble(shared, out, real_names, prep_seed) if real_names else {}  # assemble([]) means all
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-split", default="train")
     parser.add_argument("--mirror", action="store_true", help="the model as codebrain-synth --mirror runs it")
     parser.add_argument("--exclude", nargs="*", help="subjects the model trained on (default: its card's list)")
-    parser.add_argument("--sources", nargs="*", default=[s.name for s in (*SOURCES, *SIMULATED_SOURCES)],
+    parser.add_argument("--sources", nargs="+", default=[s.name for s in (*SOURCES, *SIMULATED_SOURCES)],
                         help="real (codebrain.data.real_sources) or simulated (codebrain.data.sim_sources) "
                         "source names; default all")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/generalisation"))

@@ -216,3 +216,17 @@ def test_a_simulated_source_is_made_once_and_scored_like_a_real_one(stage2_run, 
     assert (folder / "T1w.nii.gz").stat().st_mtime_ns == made  # reused
     sim_sources.build(replace(small, options=replace(small.options, gadolinium_mM=(0.2, 0.3))), work / "sources")
     assert (folder / "T1w.nii.gz").stat().st_mtime_ns != made  # other options: simulated again
+
+
+def test_an_unknown_source_is_named_with_every_known_one(tmp_path):
+    """A typo'd source fails before anything is laid out, listing the real and the simulated names."""
+    from codebrain.errors import DataError
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from generalisation import lay_out
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    with pytest.raises(DataError, match="unknown source 'sim-enhacing'; known: tcga, .*sim-enhancing"):
+        lay_out(tmp_path / "absent", tmp_path / "sources", ["stroke-cstar", "sim-enhacing"], 2026)
+    assert not (tmp_path / "sources").exists()

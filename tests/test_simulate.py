@@ -126,7 +126,8 @@ def test_enhancement_options_set_how_much_enhancing_tissue_and_how_bright():
 
 
 def test_simulate_cli_refuses_a_bad_enhancement_range(tmp_path):
-    for flags in (["--lesion-radius", "30", "20"], ["--enhancing", "1.5"], ["--gadolinium", "-1", "0.5"]):
+    for flags in (["--lesion-radius", "30", "20"], ["--lesion-radius", "1", "5"], ["--enhancing", "1.5"],
+                  ["--gadolinium", "-1", "0.5"], ["--gadolinium", "0.9", "0.5"]):
         proc = subprocess.run([str(BIN / "codebrain-simulate"), "--output", str(tmp_path / "x"), *flags],
                               capture_output=True, text=True)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 1, flags

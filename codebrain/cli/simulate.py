@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lesions", type=float, default=0.5, metavar="P",
                         help="probability that a subject has a lesion (default 0.5)")
     parser.add_argument("--lesion-radius", type=float, nargs=2, default=(14.0, 32.0), metavar=("MIN", "MAX"),
-                        help="range of a lesion's oedema radius in mm (default 14 32)")
+                        help="range of a lesion's oedema radius in mm, at least 2 (default 14 32)")
     parser.add_argument("--enhancing", type=float, default=0.7, metavar="P",
                         help="probability that a lesion has an enhancing rim (default 0.7)")
     parser.add_argument("--gadolinium", type=float, nargs=2, default=(0.2, 0.7), metavar=("MIN", "MAX"),

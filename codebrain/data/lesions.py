@@ -24,8 +24,9 @@ def add_lesion(
 
     ``radius_mm`` bounds the oedema's radius and ``enhancing_probability`` is the chance of an enhancing
     rim. A validation set widens them: where a large enhancing rim sets a T1Gd's 99.5th percentile, normal
-    tissue sits low on the normalised scale, which no real validation patient here shows. The random draws
-    are the same whatever the values, so the defaults give the same bytes as before they existed.
+    tissue sits low on the normalised scale, which no real validation patient here shows. The defaults draw
+    the same numbers in the same order as before these parameters existed (the training folders depend on
+    it); another ``enhancing_probability`` can change whether the rim's draws happen, hence every later draw.
     """
     depth = ndimage.distance_transform_edt(brain) * voxel_mm
     if at_edge:

@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from codebrain.data.modalities import MODALITIES
 from codebrain.data.simulate import SimulationOptions, simulate_subject, subject_seeds
 from codebrain.data.training_folder import write_training_subject
 
@@ -33,11 +34,16 @@ class SimulatedSource:
     count: int
     options: SimulationOptions
     licence: str = "simulated (CodeBrain's own)"
-    trainable: bool = True
+    trainable: bool = False  # a validation source: training on it would void it
 
     @property
     def subjects(self) -> tuple[str, ...]:
         return tuple(f"{self.prefix}{i + 1:04d}" for i in range(self.count))
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Modality -> file name in a subject folder, as a real ``Source`` has."""
+        return {m: f"{m}.nii.gz" for m in MODALITIES}
 
 
 SIMULATED_SOURCES: tuple[SimulatedSource, ...] = (
