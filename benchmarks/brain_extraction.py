@@ -251,7 +251,7 @@ def markdown(results: dict) -> str:
     seconds = {m: np.mean([c["methods"][m]["seconds"] for c in results["cases"].values()]) for m in methods}
     lines.append("")
     lines.append("Mean seconds per case: " + ", ".join(f"{m} {s:.0f} s" for m, s in seconds.items())
-                 + f" ({results.get('threads', available_cpus())} threads).")
+                 + f" ({results['threads']} threads).")
     if results["offsets_mm"]:
         labels = [offset_label(d) for d in results["offsets_mm"]]
         lines += ["", "Boundary moved outward by (mm; negative: inward), Dice / HD95 mm:", "",
@@ -279,9 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared data folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for results.json and results.md")
     args = parser.parse_args(argv)
-    if args.ants_seed is not None:  # one thread for everything: ANTs repeats only so (seed_ants)
-        seed_ants(args.ants_seed)
-        set_threads(1)
+    threads = seed_ants(args.ants_seed) or available_cpus()  # 1 when seeded: ANTs repeats only so
+    if args.ants_seed is not None:
+        set_threads(threads)
     for name in set(args.cases) & set(REAL):
         if not (args.shared / REAL[name][0]).is_dir():
             print(f"error: {args.shared}/{REAL[name][0]} not found (needed by {name})", file=sys.stderr)
@@ -291,7 +291,6 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.cases:
             case = REAL[name][1](args.shared, Path(tmp)) if name in REAL else GENERATED[name](args.seed)
             cases[name] = run_case(case, args.methods, Path(tmp), args.offsets)
-    threads = 1 if args.ants_seed is not None else available_cpus()
     results = {"seed": args.seed, "ants_seed": args.ants_seed, "threads": threads, "offsets_mm": args.offsets,
                "cases": cases}
     write_benchmark(args.out, results, markdown(results))
